@@ -1,0 +1,1 @@
+"""The command line: one module per command. Only this package prints or exits."""

@@ -1,0 +1,74 @@
+"""`archon eval PIPELINE --dataset NAME`: score one fixed pipeline, no search."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="eval")(eval_command)
+
+
+def eval_command(
+    pipeline: Path = typer.Argument(..., help="a pipeline YAML"),
+    dataset: str = typer.Option(..., "--dataset", "-d", help="a built-in dataset (see `archon datasets`)"),
+    scorer: str | None = typer.Option(None, "--scorer", "-s", help="override the dataset's scorer"),
+    limit: int | None = typer.Option(None, "--limit", "-n", min=1, help="evaluate the first N examples"),
+    seed: int = typer.Option(0, "--seed", help="dataset seed (generated datasets, sampling)"),
+    no_cache: bool = typer.Option(False, "--no-cache", help="call the engines even for cached requests"),
+    output: Path | None = typer.Option(None, "--output", "-o", help="write predictions JSONL here"),
+) -> None:
+    """Evaluate a pipeline on a dataset: accuracy with a 95% bootstrap CI and cost per query."""
+    from archon_cli.cli.output import console, usage_line
+    from archon_cli.config.pipeline import load_pipeline
+    from archon_cli.evaluate import evaluate
+    from archon_cli.llm.session import open_client
+    from archon_cli.pipeline import Pipeline
+    from archon_cli.tasks.loading import load_task
+
+    spec = load_pipeline(pipeline)
+    examples, score_fn = load_task(dataset, scorer, limit=limit, seed=seed)
+    pipe = Pipeline(spec)
+    err = console(stderr=True)
+    with open_client(spec.models, use_cache=not no_cache) as client, _progress(err, len(examples)) as advance:
+        evaluation = evaluate(pipe, examples, score_fn, client, on_done=lambda _r: advance())
+    if output is not None:
+        _write_predictions(output, examples, evaluation)
+    out = console()
+    est = evaluation.estimate
+    pq = evaluation.per_query()
+    out.print(f"[bold]{spec.name}[/] on {dataset}: accuracy {est}")
+    out.print(f"per query: {pq['calls']:.1f} calls, {pq['prompt_tokens']:.0f} tokens in / "
+              f"{pq['completion_tokens']:.0f} out, ${pq['usd']:.5f}")
+    if evaluation.failed or evaluation.score_errors:
+        out.print(f"[yellow]{evaluation.failed} examples failed, {len(evaluation.score_errors)} unscored[/]")
+    out.print(usage_line(evaluation.usage, evaluation.wall_s))
+
+
+def _progress(err, total: int):  # type: ignore[no-untyped-def]
+    from contextlib import contextmanager
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
+
+    @contextmanager
+    def bar():  # type: ignore[no-untyped-def]
+        with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True) as progress:
+            task = progress.add_task("examples", total=total)
+            yield lambda: progress.advance(task)
+
+    return bar()
+
+
+def _write_predictions(path: Path, examples, evaluation) -> None:  # type: ignore[no-untyped-def]
+    from archon_cli.fsutil import atomic_write_text
+
+    lines = [
+        json.dumps({"id": ex.id, "output": res.output, "score": score, "error": res.error,
+                    "usage": res.usage.to_dict()}, ensure_ascii=False)
+        for ex, res, score in zip(examples, evaluation.results, evaluation.scores, strict=True)
+    ]
+    atomic_write_text(path, "\n".join(lines) + "\n")

@@ -1,0 +1,71 @@
+"""`archon run PIPELINE`: answer prompts with a pipeline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from archon_cli.errors import ConfigError
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(run)
+
+
+def run(
+    pipeline: Path = typer.Argument(..., help="a pipeline YAML"),
+    prompt: str | None = typer.Option(None, "--prompt", "-p", help="one prompt to answer"),
+    input: Path | None = typer.Option(None, "--input", "-i", help="JSONL file, one {\"prompt\": ...} per line"),
+    no_cache: bool = typer.Option(False, "--no-cache", help="call the engines even for cached requests"),
+) -> None:
+    """Answer a prompt (or a JSONL file of prompts) with a pipeline."""
+    from archon_cli.cli.output import console, usage_line
+    from archon_cli.config.pipeline import load_pipeline
+    from archon_cli.llm.session import open_client
+    from archon_cli.llm.usage import Usage
+    from archon_cli.pipeline import ExampleInput, Pipeline
+
+    if (prompt is None) == (input is None):
+        raise ConfigError("give exactly one of --prompt TEXT or --input FILE.jsonl")
+    spec = load_pipeline(pipeline)
+    examples = [ExampleInput.from_prompt("prompt", prompt)] if prompt is not None else _read_prompts(input)
+    with open_client(spec.models, use_cache=not no_cache) as client:
+        results = Pipeline(spec).run(examples, client)
+    out = console()
+    total = Usage()
+    for res in results:
+        total.merge(res.usage)
+        if input is None:
+            out.print(res.output if res.output is not None else f"[red]failed: {res.error}[/]")
+        else:
+            print(json.dumps({"id": res.id, "output": res.output, "error": res.error}, ensure_ascii=False))
+    console(stderr=True).print(usage_line(total))
+    if any(r.output is None for r in results):
+        raise typer.Exit(1)
+
+
+def _read_prompts(path: Path | None) -> list:
+    from archon_cli.pipeline import ExampleInput
+
+    assert path is not None
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    examples = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}:{n}: invalid JSON: {exc.msg}") from None
+        text = row.get("prompt") if isinstance(row, dict) else None
+        if not isinstance(text, str):
+            raise ConfigError(f"{path}:{n}: each line needs a string field 'prompt'")
+        examples.append(ExampleInput.from_prompt(str(row.get("id", n)), text, row.get("system")))
+    if not examples:
+        raise ConfigError(f"{path}: no prompts")
+    return examples

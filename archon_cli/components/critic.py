@@ -1,0 +1,45 @@
+"""Critic: one call writes strengths and weaknesses for every candidate; each critique is
+stored on its own candidate."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from pydantic import Field
+
+from archon_cli.components import COMPONENTS
+from archon_cli.components.base import LLMComponent, Steps, numbered
+from archon_cli.components.parsing import split_critiques
+from archon_cli.components.state import Item, Notes
+from archon_cli.config.pipeline import ModelComponentParams
+
+
+class CriticParams(ModelComponentParams):
+    max_tokens: int = Field(192, ge=1)
+
+
+@COMPONENTS.register("critic")
+class Critic(LLMComponent):
+    """Fallback: when the text cannot be split into one part per candidate, every candidate
+    gets the whole critique text (it still informs a later ranker or fuser)."""
+
+    Params = CriticParams
+    params: CriticParams
+
+    def calls(self, n_in: int) -> int:
+        return 1 if n_in else 0
+
+    def n_out(self, n_in: int) -> int:
+        return n_in
+
+    def run(self, item: Item, notes: Notes) -> Steps:
+        cands = item.candidates
+        if not cands:
+            return item
+        user = self.prompts.render("user", query=item.query, candidates=numbered(cands, with_critiques=False))
+        (text,) = yield [self.request(user)]
+        parts = split_critiques(text, len(cands))
+        if parts is None:
+            notes.fallback("unsplit_critique")
+            parts = [text.strip()] * len(cands)
+        return replace(item, candidates=tuple(replace(c, critique=p) for c, p in zip(cands, parts, strict=True)))

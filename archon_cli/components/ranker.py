@@ -1,0 +1,45 @@
+"""Ranker: one listwise call orders the candidates; the top_k go on, critiques attached."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from pydantic import Field
+
+from archon_cli.components import COMPONENTS
+from archon_cli.components.base import LLMComponent, Steps, numbered
+from archon_cli.components.parsing import parse_ranking
+from archon_cli.components.state import Item, Notes
+from archon_cli.config.pipeline import ModelComponentParams
+
+
+class RankerParams(ModelComponentParams):
+    top_k: int = Field(1, ge=1)
+    # A ranking is a short list of numbers.
+    max_tokens: int = Field(48, ge=1)
+
+
+@COMPONENTS.register("ranker")
+class Ranker(LLMComponent):
+    """Fallback: when no candidate number can be read, the input order is kept."""
+
+    Params = RankerParams
+    params: RankerParams
+
+    def calls(self, n_in: int) -> int:
+        return 1 if n_in > 1 else 0  # one candidate needs no ranking
+
+    def n_out(self, n_in: int) -> int:
+        return min(self.params.top_k, n_in)
+
+    def run(self, item: Item, notes: Notes) -> Steps:
+        cands = item.candidates
+        if len(cands) > 1:
+            user = self.prompts.render("user", query=item.query, candidates=numbered(cands), n=len(cands))
+            (text,) = yield [self.request(user)]
+            order = parse_ranking(text, len(cands))
+            if order is None:
+                notes.fallback("unparsed_ranking")
+                order = list(range(len(cands)))
+            cands = tuple(cands[i] for i in order)
+        return replace(item, candidates=cands[: self.params.top_k])

@@ -1,0 +1,63 @@
+"""Typed state that flows between layers. A critique is a field of its candidate, so it
+cannot drift out of line when a layer reorders, filters or fuses candidates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str
+    content: str
+
+
+@dataclass(frozen=True)
+class Candidate:
+    text: str
+    critique: str | None = None
+    # Unit tests this candidate passed / ran, when a unit-test evaluator has scored it.
+    tests_passed: int | None = None
+    tests_total: int | None = None
+
+
+@dataclass(frozen=True)
+class Item:
+    """What a component sees of one example: the conversation and the current candidates."""
+
+    messages: tuple[Message, ...]
+    candidates: tuple[Candidate, ...] = ()
+    unit_tests: tuple[str, ...] = ()
+    # Code tasks carry an entry point; unit tests are then executed, not judged.
+    entry_point: str | None = None
+
+    @property
+    def query(self) -> str:
+        """The last user turn: what every judge-style prompt quotes."""
+        for msg in reversed(self.messages):
+            if msg.role == "user":
+                return msg.content
+        return ""
+
+
+@dataclass(frozen=True)
+class Request:
+    """One LLM call as a component asks for it; the executor resolves `model` (an alias)."""
+
+    model: str
+    messages: tuple[Message, ...]
+    temperature: float
+    max_tokens: int
+    # Distinguishes repeated samples of the same prompt (cache key and engine seed).
+    sample: int = 0
+
+
+@dataclass
+class Notes:
+    """What a component reports besides its output: fallbacks taken when a model ignored the
+    requested format (counted per component in the usage record)."""
+
+    fallbacks: dict[str, int] = field(default_factory=dict)
+
+    def fallback(self, reason: str) -> None:
+        self.fallbacks[reason] = self.fallbacks.get(reason, 0) + 1

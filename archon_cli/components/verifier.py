@@ -1,0 +1,60 @@
+"""Verifier: per candidate, a reasoning call then a verdict call; candidates judged correct
+go on. If none passes, all go on (nothing is lost to an over-strict judge)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from pydantic import Field
+
+from archon_cli.components import COMPONENTS
+from archon_cli.components.base import LLMComponent, Steps
+from archon_cli.components.parsing import parse_verdict
+from archon_cli.components.state import Item, Message, Notes
+from archon_cli.config.pipeline import ModelComponentParams
+
+
+class VerifierParams(ModelComponentParams):
+    max_tokens: int = Field(160, ge=1)
+    # The verdict is one word.
+    verdict_max_tokens: int = Field(8, ge=1)
+
+
+@COMPONENTS.register("verifier")
+class Verifier(LLMComponent):
+    """Fallback: an unreadable verdict counts as a pass."""
+
+    Params = VerifierParams
+    params: VerifierParams
+    exact_n_out = False
+
+    def calls(self, n_in: int) -> int:
+        return 2 * n_in
+
+    def n_out(self, n_in: int) -> int:
+        return n_in  # upper bound: the verdicts decide
+
+    def run(self, item: Item, notes: Notes) -> Steps:
+        cands = item.candidates
+        if not cands:
+            return item
+        firsts = [self.prompts.render("reason", query=item.query, candidate=c.text.strip()) for c in cands]
+        reasons = yield [self.request(u) for u in firsts]
+        verdict_q = self.prompts.render("verdict")
+        verdicts = yield [
+            self.request(verdict_q, history=(Message("user", u), Message("assistant", r)),
+                         max_tokens=self.params.verdict_max_tokens)
+            for u, r in zip(firsts, reasons, strict=True)
+        ]
+        keep = []
+        for cand, text in zip(cands, verdicts, strict=True):
+            verdict = parse_verdict(text)
+            if verdict is None:
+                notes.fallback("unparsed_verdict")
+                verdict = True
+            if verdict:
+                keep.append(cand)
+        if not keep:
+            notes.fallback("none_verified")
+            keep = list(cands)
+        return replace(item, candidates=tuple(keep))

@@ -1,0 +1,1 @@
+"""Pydantic schemas for every YAML the tool reads, and their loading/dumping."""

@@ -1,0 +1,60 @@
+"""Evaluate one pipeline on examples with a scorer: the unit of work of eval, search and replay."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from archon_cli.llm.client import LLMClient
+from archon_cli.llm.usage import Usage
+from archon_cli.pipeline import ExampleResult, Pipeline
+from archon_cli.stats import Estimate, bootstrap_mean
+from archon_cli.tasks.base import Example, Scorer, ScoreError
+
+
+@dataclass
+class Evaluation:
+    results: list[ExampleResult]
+    # None where the output could not be judged (excluded from the mean, counted as unscored).
+    scores: list[float | None]
+    score_errors: dict[str, str] = field(default_factory=dict)
+    wall_s: float = 0.0
+
+    @property
+    def usage(self) -> Usage:
+        total = Usage()
+        for r in self.results:
+            total.merge(r.usage)
+        return total
+
+    @property
+    def failed(self) -> int:
+        return sum(1 for r in self.results if r.error is not None)
+
+    @property
+    def estimate(self) -> Estimate:
+        return bootstrap_mean([s for s in self.scores if s is not None])
+
+    def per_query(self) -> dict[str, float]:
+        n = max(1, len(self.results))
+        u = self.usage
+        return {"calls": u.calls / n, "prompt_tokens": u.prompt_tokens / n,
+                "completion_tokens": u.completion_tokens / n, "usd": u.usd / n}
+
+
+def evaluate(pipeline: Pipeline, examples: Sequence[Example], scorer: Scorer, client: LLMClient,
+             on_done: Callable[[ExampleResult], None] | None = None) -> Evaluation:
+    start = time.perf_counter()
+    results = pipeline.run([ex.to_input() for ex in examples], client, on_done)
+    evaluation = Evaluation(results, [], wall_s=time.perf_counter() - start)
+    for ex, res in zip(examples, results, strict=True):
+        if res.output is None:
+            evaluation.scores.append(0.0)  # no answer is a wrong answer
+            continue
+        try:
+            evaluation.scores.append(scorer.score(ex, res.output))
+        except ScoreError as exc:
+            evaluation.scores.append(None)
+            evaluation.score_errors[ex.id] = str(exc)
+    return evaluation

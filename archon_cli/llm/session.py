@@ -1,0 +1,29 @@
+"""One place that wires engines, cache and client together for a command."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from archon_cli.config.pipeline import ModelSpec
+from archon_cli.llm.cache import CompletionCache
+from archon_cli.llm.client import LLMClient, prewarm_litellm
+from archon_cli.llm.endpoints import Engines
+
+
+def default_cache_path() -> Path:
+    """`$ARCHON_CACHE_DIR/llm_cache.db`, else the user's cache dir (shared by all runs)."""
+    root = os.environ.get("ARCHON_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "archon-cli")
+    return Path(root) / "llm_cache.db"
+
+
+@contextmanager
+def open_client(models: dict[str, ModelSpec], *, use_cache: bool = True, cache_path: Path | None = None,
+                record_engine_calls: bool = False) -> Iterator[LLMClient]:
+    prewarm_litellm()
+    cache = CompletionCache(cache_path or default_cache_path()) if use_cache else None
+    with Engines() as engines:
+        yield LLMClient(models, engines, cache, record_engine_calls=record_engine_calls)

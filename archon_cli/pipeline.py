@@ -1,0 +1,133 @@
+"""Executes a pipeline spec over a batch of examples.
+
+Every example runs as its own asyncio task, layer by layer; the components of a layer run
+concurrently and each drives its requests through the LLM client, whose per-endpoint
+semaphore bounds what is in flight. So all requests of a layer, across all examples, go out
+together, and an example never waits for slower examples to finish a layer. A call that
+still fails after the client's retries fails only its own example.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from archon_cli.components import COMPONENTS
+from archon_cli.components.base import Component
+from archon_cli.components.state import Item, Message, Notes, Request
+from archon_cli.config.pipeline import PipelineSpec
+from archon_cli.errors import EngineError, LLMCallError
+from archon_cli.llm.client import Completion, LLMClient
+from archon_cli.llm.usage import CallRecord, Usage
+
+
+@dataclass(frozen=True)
+class ExampleInput:
+    id: str
+    messages: tuple[Message, ...]
+    entry_point: str | None = None
+
+    @classmethod
+    def from_prompt(cls, id: str, prompt: str, system: str | None = None) -> ExampleInput:
+        msgs = ((Message("system", system),) if system else ()) + (Message("user", prompt),)
+        return cls(id, msgs)
+
+
+@dataclass
+class ExampleResult:
+    id: str
+    output: str | None
+    error: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    calls: list[CallRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CallEstimate:
+    """LLM calls per query from the spec alone. `exact` is False when a layer's output count
+    depends on the model (a verifier's filter): the figure is then an upper bound."""
+
+    calls: int
+    per_layer: tuple[int, ...]
+    exact: bool
+
+
+class Pipeline:
+    def __init__(self, spec: PipelineSpec) -> None:
+        self.spec = spec
+        self.layers: list[list[tuple[str, Component]]] = [
+            [(f"L{li}.{ci}.{params.type}", COMPONENTS.get(params.type)(params)) for ci, params in enumerate(layer)]
+            for li, layer in enumerate(spec.layers)
+        ]
+
+    def estimate_calls(self) -> CallEstimate:
+        n, n_exact, exact, per_layer = 0, True, True, []
+        for layer in self.layers:
+            per_layer.append(sum(comp.calls(n) for _, comp in layer))
+            exact = exact and n_exact
+            n_exact = n_exact and all(comp.exact_n_out for _, comp in layer)
+            n = sum(comp.n_out(n) for _, comp in layer)
+        return CallEstimate(sum(per_layer), tuple(per_layer), exact)
+
+    def run(self, examples: Sequence[ExampleInput], client: LLMClient,
+            on_done: Callable[[ExampleResult], None] | None = None) -> list[ExampleResult]:
+        return asyncio.run(self.arun(examples, client, on_done))
+
+    async def arun(self, examples: Sequence[ExampleInput], client: LLMClient,
+                   on_done: Callable[[ExampleResult], None] | None = None) -> list[ExampleResult]:
+        async def one(ex: ExampleInput) -> ExampleResult:
+            result = await self._run_example(ex, client)
+            if on_done is not None:
+                on_done(result)
+            return result
+
+        return list(await asyncio.gather(*(one(ex) for ex in examples)))
+
+    async def _run_example(self, ex: ExampleInput, client: LLMClient) -> ExampleResult:
+        result = ExampleResult(ex.id, None)
+        item = Item(messages=ex.messages, entry_point=ex.entry_point)
+        try:
+            for li, layer in enumerate(self.layers):
+                outs = await asyncio.gather(*(self._drive(li, cid, comp, item, client, result)
+                                              for cid, comp in layer))
+                tests = tuple(dict.fromkeys(t for out in outs for t in out.unit_tests))
+                item = replace(item, candidates=tuple(c for out in outs for c in out.candidates), unit_tests=tests)
+        except (LLMCallError, EngineError) as exc:
+            result.error = str(exc)
+            return result
+        if item.candidates:
+            result.output = item.candidates[0].text  # deterministic final-answer rule
+        else:
+            result.error = "the last layer produced no candidate"
+        return result
+
+    async def _drive(self, layer: int, cid: str, comp: Component, item: Item, client: LLMClient,
+                     result: ExampleResult) -> Item:
+        notes = Notes()
+        steps = comp.run(item, notes)
+        try:
+            requests = next(steps)
+            while True:
+                completions = await self._call_all(requests, client)
+                for req, done in zip(requests, completions, strict=True):
+                    rec = CallRecord(result.id, layer, cid, req.model, done.prompt_tokens, done.completion_tokens,
+                                     done.latency_s, done.usd, done.cached)
+                    result.calls.append(rec)
+                    result.usage.add_call(rec)
+                requests = steps.send([c.text for c in completions])
+        except StopIteration as stop:
+            out: Item = stop.value
+            return out
+        finally:
+            result.usage.add_fallbacks(cid, notes.fallbacks)
+
+    @staticmethod
+    async def _call_all(requests: list[Request], client: LLMClient) -> list[Completion]:
+        # A TaskGroup cancels the siblings as soon as one call fails for good.
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(client.complete(r)) for r in requests]
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None
+        return [t.result() for t in tasks]
