@@ -1,16 +1,9 @@
-"""The LLM client: cache → bounded concurrency per endpoint → litellm, with retries.
-
-litellm is imported lazily (it takes seconds) and configured for offline use: the bundled
-cost map instead of a download, no telemetry, unsupported params dropped per provider.
-"""
+"""The LLM client: cache → bounded concurrency per model → provider, with retries."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import os
 import random
-import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +12,9 @@ from archon_cli.components.state import Request
 from archon_cli.config.pipeline import ModelSpec
 from archon_cli.errors import LLMCallError
 from archon_cli.llm.cache import CachedCompletion, CompletionCache, cache_key
-from archon_cli.llm.endpoints import Endpoint, Engines, resolve
+from archon_cli.llm.engines.manager import Engines
+from archon_cli.llm.providers import PROVIDERS, provider_name
+from archon_cli.llm.providers.base import Provider, RawCompletion, TransientError
 
 RETRIES = 4  # transient failures (timeouts, 429, 5xx, a restarting engine) get this many retries
 BACKOFF_S = 0.5  # first wait; doubles per retry, with jitter
@@ -35,37 +30,16 @@ class Completion:
     usd: float
 
 
-@dataclass
+@dataclass(frozen=True)
 class EngineCall:
-    """An engine call as sent (for replaying the same requests in benchmarks)."""
+    """An engine call as sent (benchmarks replay exactly these requests)."""
 
-    model: str
+    alias: str
     messages: list[dict[str, str]]
     sampling: dict[str, Any]
     latency_s: float
     prompt_tokens: int
     completion_tokens: int
-
-
-_litellm_lock = threading.Lock()
-
-
-def import_litellm() -> Any:
-    with _litellm_lock:
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-        import litellm
-
-        litellm.telemetry = False
-        litellm.drop_params = True
-        litellm.suppress_debug_info = True
-        for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "httpx"):
-            logging.getLogger(name).setLevel(logging.WARNING)
-        return litellm
-
-
-def prewarm_litellm() -> None:
-    """Import litellm in the background while engines start."""
-    threading.Thread(target=import_litellm, daemon=True).start()
 
 
 @dataclass
@@ -77,75 +51,43 @@ class LLMClient:
     engine_calls: list[EngineCall] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._endpoints = {alias: resolve(spec) for alias, spec in self.models.items()}
+        self.providers: dict[str, Provider] = {
+            alias: PROVIDERS.get(provider_name(spec.model))(spec, self.engines) for alias, spec in self.models.items()
+        }
         self._semaphores: dict[str, asyncio.Semaphore] = {}
 
-    def endpoint(self, alias: str) -> Endpoint:
-        return self._endpoints[alias]
-
     async def complete(self, req: Request) -> Completion:
-        ep = self._endpoints[req.model]
+        provider = self.providers[req.model]
+        price = self.models[req.model].price
         messages = [{"role": m.role, "content": m.content} for m in req.messages]
         sampling: dict[str, Any] = {"temperature": req.temperature, "max_tokens": req.max_tokens}
-        if ep.send_seed:
+        if provider.send_seed:
             sampling["seed"] = req.sample
-        key = cache_key(ep.identity, messages, sampling | {"sample": req.sample})
-        if self.cache is not None:
-            hit = self.cache.get(key)
-            if hit is not None:
-                return Completion(hit.text, hit.prompt_tokens, hit.completion_tokens, 0.0, True,
-                                  _usd(ep, hit.prompt_tokens, hit.completion_tokens))
-        sem = self._semaphores.setdefault(ep.identity, asyncio.Semaphore(ep.max_concurrency))
+        key = cache_key(provider.identity, messages, sampling | {"sample": req.sample})
+        if self.cache is not None and (hit := self.cache.get(key)) is not None:
+            usd = (hit.prompt_tokens * price.input_per_mtok + hit.completion_tokens * price.output_per_mtok) / 1e6
+            return Completion(hit.text, hit.prompt_tokens, hit.completion_tokens, 0.0, True, usd)
+        sem = self._semaphores.setdefault(provider.identity, asyncio.Semaphore(provider.max_concurrency))
         async with sem:
-            text, pt, ct, latency = await self._call_with_retries(ep, messages, sampling)
-        if self.cache is not None:
-            self.cache.put(key, CachedCompletion(text, pt, ct))
-        if self.record_engine_calls:
-            self.engine_calls.append(EngineCall(req.model, messages, sampling, latency, pt, ct))
-        return Completion(text, pt, ct, latency, False, _usd(ep, pt, ct))
-
-    async def _call_with_retries(self, ep: Endpoint, messages: list[dict[str, str]],
-                                 sampling: dict[str, Any]) -> tuple[str, int, int, float]:
-        litellm = import_litellm()
-        transient = (
-            litellm.Timeout, litellm.RateLimitError, litellm.APIConnectionError,
-            litellm.InternalServerError, litellm.ServiceUnavailableError,
-        )
-        last: Exception | None = None
-        for attempt in range(RETRIES + 1):
-            base = await asyncio.to_thread(self.engines.base_url, ep) if ep.gguf else ep.api_base
-            kwargs: dict[str, Any] = {"model": ep.litellm_model, "messages": messages, "timeout": ep.timeout_s,
-                                      "num_retries": 0, **sampling}
-            if base:
-                kwargs["api_base"] = base
-            if ep.gguf:
-                kwargs["api_key"] = "none"  # the embedded engine needs no key; litellm wants one
-            elif ep.api_key_env:
-                kwargs["api_key"] = os.environ.get(ep.api_key_env)
             start = time.perf_counter()
-            try:
-                resp = await litellm.acompletion(**kwargs)
-            except transient as exc:
-                last = exc
-                if attempt < RETRIES:
-                    await asyncio.sleep(BACKOFF_S * 2**attempt * (0.5 + random.random()))
-                continue
-            except Exception as exc:  # provider errors: bad request, auth... not worth retrying
-                raise LLMCallError(f"{ep.litellm_model}: {type(exc).__name__}: {_short(exc)}") from None
+            raw = await self._with_retries(provider, messages, sampling)
             latency = time.perf_counter() - start
-            text = resp.choices[0].message.content or ""
-            usage = getattr(resp, "usage", None)
-            pt = int(getattr(usage, "prompt_tokens", 0) or 0)
-            ct = int(getattr(usage, "completion_tokens", 0) or 0)
-            return text, pt, ct, latency
-        raise LLMCallError(f"{ep.litellm_model}: failed after {RETRIES + 1} attempts: "
-                           f"{type(last).__name__}: {_short(last)}")
+        if self.cache is not None:
+            self.cache.put(key, CachedCompletion(raw.text, raw.prompt_tokens, raw.completion_tokens))
+        if self.record_engine_calls:
+            self.engine_calls.append(EngineCall(req.model, messages, sampling, latency, raw.prompt_tokens,
+                                                raw.completion_tokens))
+        usd = (raw.prompt_tokens * price.input_per_mtok + raw.completion_tokens * price.output_per_mtok) / 1e6
+        return Completion(raw.text, raw.prompt_tokens, raw.completion_tokens, latency, False, usd)
 
-
-def _usd(ep: Endpoint, prompt_tokens: int, completion_tokens: int) -> float:
-    return (prompt_tokens * ep.price.input_per_mtok + completion_tokens * ep.price.output_per_mtok) / 1e6
-
-
-def _short(exc: BaseException | None, limit: int = 300) -> str:
-    text = " ".join(str(exc).split())
-    return text[:limit] + ("…" if len(text) > limit else "")
+    @staticmethod
+    async def _with_retries(provider: Provider, messages: list[dict[str, str]],
+                            sampling: dict[str, Any]) -> RawCompletion:
+        for attempt in range(RETRIES + 1):
+            try:
+                return await provider.complete(messages, sampling)
+            except TransientError as exc:
+                if attempt == RETRIES:
+                    raise LLMCallError(f"failed after {RETRIES + 1} attempts: {exc}") from None
+                await asyncio.sleep(BACKOFF_S * 2**attempt * (0.5 + random.random()))
+        raise AssertionError("unreachable")

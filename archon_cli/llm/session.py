@@ -9,8 +9,9 @@ from pathlib import Path
 
 from archon_cli.config.pipeline import ModelSpec
 from archon_cli.llm.cache import CompletionCache
-from archon_cli.llm.client import LLMClient, prewarm_litellm
-from archon_cli.llm.endpoints import Engines
+from archon_cli.llm.client import LLMClient
+from archon_cli.llm.engines.manager import Engines
+from archon_cli.llm.providers.litellm_provider import prewarm_litellm
 
 
 def default_cache_path() -> Path:

@@ -1,0 +1,53 @@
+"""The provider extension point.
+
+Lifecycle: the client builds one provider per model alias, `cls(spec, engines)`, which must
+not start anything (validation and estimates build clients too). `complete()` may start an
+engine on first use through `engines`, which stops everything when the command ends. It
+raises TransientError for failures worth retrying (the client retries with backoff) and
+LLMCallError for the rest.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from archon_cli.config.pipeline import ModelSpec
+from archon_cli.errors import ArchonError
+from archon_cli.llm.engines.manager import Engines
+
+# Hosted APIs: enough in flight to hide latency, few enough to stay under common rate limits.
+DEFAULT_API_CONCURRENCY = 16
+
+
+class TransientError(ArchonError):
+    """A timeout, rate limit, 5xx or unreachable engine: the client retries it."""
+
+
+@dataclass(frozen=True)
+class RawCompletion:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class Provider(ABC):
+    # Sampling seed = the request's sample index, so repeated samples are reproducible.
+    send_seed: ClassVar[bool] = False
+
+    def __init__(self, spec: ModelSpec, engines: Engines) -> None:
+        self.spec = spec
+        self.engines = engines
+
+    @property
+    def identity(self) -> str:
+        """What the cache keys on: the model itself, never its alias or a port."""
+        return self.spec.model
+
+    @property
+    def max_concurrency(self) -> int:
+        return self.spec.max_concurrency or DEFAULT_API_CONCURRENCY
+
+    @abstractmethod
+    async def complete(self, messages: list[dict[str, str]], sampling: dict[str, Any]) -> RawCompletion: ...

@@ -1,0 +1,97 @@
+"""Hosted APIs (any litellm model string) and OpenAI-compatible servers, through litellm.
+
+litellm is imported lazily (it takes seconds) and configured for offline use: the bundled
+cost map instead of a download, no telemetry, unsupported params dropped per provider.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Any
+
+from archon_cli.errors import ConfigError, LLMCallError
+from archon_cli.llm.providers import PROVIDERS
+from archon_cli.llm.providers.base import Provider, RawCompletion, TransientError
+
+_lock = threading.Lock()
+
+
+def import_litellm() -> Any:
+    with _lock:
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        import litellm
+
+        litellm.telemetry = False
+        litellm.drop_params = True
+        litellm.suppress_debug_info = True
+        for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "httpx"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+        return litellm
+
+
+def prewarm_litellm() -> None:
+    """Import litellm in the background while engines start."""
+    threading.Thread(target=import_litellm, daemon=True).start()
+
+
+async def litellm_complete(model: str, messages: list[dict[str, str]], sampling: dict[str, Any], *,
+                           timeout_s: float, api_base: str | None, api_key: str | None) -> RawCompletion:
+    litellm = import_litellm()
+    transient = (litellm.Timeout, litellm.RateLimitError, litellm.APIConnectionError,
+                 litellm.InternalServerError, litellm.ServiceUnavailableError)
+    kwargs: dict[str, Any] = {"model": model, "messages": messages, "timeout": timeout_s, "num_retries": 0, **sampling}
+    if api_base:
+        kwargs["api_base"] = api_base
+    if api_key:
+        kwargs["api_key"] = api_key
+    try:
+        resp = await litellm.acompletion(**kwargs)
+    except transient as exc:
+        raise TransientError(f"{model}: {type(exc).__name__}: {short(exc)}") from None
+    except Exception as exc:  # provider errors (bad request, auth): retrying will not help
+        raise LLMCallError(f"{model}: {type(exc).__name__}: {short(exc)}") from None
+    usage = getattr(resp, "usage", None)
+    return RawCompletion(
+        text=resp.choices[0].message.content or "",
+        prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+        completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+    )
+
+
+def short(exc: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(exc).split())
+    return text[:limit] + ("…" if len(text) > limit else "")
+
+
+@PROVIDERS.register("litellm")
+class LitellmProvider(Provider):
+    """Keys come from the environment only: litellm's own variables (OPENAI_API_KEY, ...) or
+    the variable named by `api_key_env`."""
+
+    async def complete(self, messages: list[dict[str, str]], sampling: dict[str, Any]) -> RawCompletion:
+        key = None
+        if self.spec.api_key_env:
+            key = os.environ.get(self.spec.api_key_env)
+            if not key:
+                raise LLMCallError(f"{self.spec.model}: environment variable {self.spec.api_key_env} is not set")
+        return await litellm_complete(self.spec.model, messages, sampling, timeout_s=self.spec.timeout_s,
+                                      api_base=self.spec.api_base, api_key=key)
+
+
+@PROVIDERS.register("vllm")
+class VLLMProvider(Provider):
+    """`vllm/<hf-id>`: a vLLM OpenAI-compatible server at `api_base`."""
+
+    send_seed = True
+
+    def __init__(self, spec: Any, engines: Any) -> None:
+        super().__init__(spec, engines)
+        if not spec.api_base:
+            raise ConfigError(f"{spec.model}: set api_base to the URL of a running vLLM server (http://HOST:8000/v1)")
+
+    async def complete(self, messages: list[dict[str, str]], sampling: dict[str, Any]) -> RawCompletion:
+        key = os.environ.get(self.spec.api_key_env) if self.spec.api_key_env else "none"
+        return await litellm_complete("hosted_vllm/" + self.spec.model.removeprefix("vllm/"), messages, sampling,
+                                      timeout_s=self.spec.timeout_s, api_base=self.spec.api_base, api_key=key)
