@@ -15,7 +15,8 @@ Responder = Callable[[list[dict[str, str]], dict[str, Any]], str]
 
 
 def echo_last_user(messages: list[dict[str, str]], sampling: dict[str, Any]) -> str:
-    return "answer: " + messages[-1]["content"][-40:]
+    """Distinct text per call, so no two prompts of later layers coincide by accident."""
+    return f"answer {len(FakeLLM.calls)}: " + messages[-1]["content"][-40:]
 
 
 @PROVIDERS.register("fake")

@@ -10,16 +10,10 @@ import hashlib
 import json
 import sqlite3
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-
-@dataclass(frozen=True)
-class CachedCompletion:
-    text: str
-    prompt_tokens: int
-    completion_tokens: int
+from archon_cli.llm.providers.base import RawCompletion
 
 
 def cache_key(identity: str, messages: list[dict[str, str]], sampling: dict[str, Any]) -> str:
@@ -47,13 +41,13 @@ class CompletionCache:
             self._local.conn = conn
         return conn
 
-    def get(self, key: str) -> CachedCompletion | None:
+    def get(self, key: str) -> RawCompletion | None:
         row = self._conn().execute(
             "SELECT text, prompt_tokens, completion_tokens FROM completions WHERE key = ?", (key,)
         ).fetchone()
-        return CachedCompletion(*row) if row else None
+        return RawCompletion(*row) if row else None
 
-    def put(self, key: str, value: CachedCompletion) -> None:
+    def put(self, key: str, value: RawCompletion) -> None:
         self._conn().execute(
             "INSERT OR IGNORE INTO completions VALUES (?, ?, ?, ?)",
             (key, value.text, value.prompt_tokens, value.completion_tokens),

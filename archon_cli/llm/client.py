@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archon_cli.components.state import Request
-from archon_cli.config.pipeline import ModelSpec
+from archon_cli.config.pipeline import ModelSpec, Price
 from archon_cli.errors import LLMCallError
-from archon_cli.llm.cache import CachedCompletion, CompletionCache, cache_key
+from archon_cli.llm.cache import CompletionCache, cache_key
 from archon_cli.llm.engines.manager import Engines
 from archon_cli.llm.providers import PROVIDERS, provider_name
 from archon_cli.llm.providers.base import Provider, RawCompletion, TransientError
@@ -55,6 +55,8 @@ class LLMClient:
             alias: PROVIDERS.get(provider_name(spec.model))(spec, self.engines) for alias, spec in self.models.items()
         }
         self._semaphores: dict[str, asyncio.Semaphore] = {}
+        # Identical requests in flight at once share one engine call (and count as cache hits).
+        self._inflight: dict[str, asyncio.Future[RawCompletion]] = {}
 
     async def complete(self, req: Request) -> Completion:
         provider = self.providers[req.model]
@@ -65,20 +67,30 @@ class LLMClient:
             sampling["seed"] = req.sample
         key = cache_key(provider.identity, messages, sampling | {"sample": req.sample})
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
-            usd = (hit.prompt_tokens * price.input_per_mtok + hit.completion_tokens * price.output_per_mtok) / 1e6
-            return Completion(hit.text, hit.prompt_tokens, hit.completion_tokens, 0.0, True, usd)
+            return _priced(hit, price, 0.0, cached=True)
+        if (pending := self._inflight.get(key)) is not None:
+            return _priced(await asyncio.shield(pending), price, 0.0, cached=True)
+        future: asyncio.Future[RawCompletion] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
         sem = self._semaphores.setdefault(provider.identity, asyncio.Semaphore(provider.max_concurrency))
-        async with sem:
-            start = time.perf_counter()
-            raw = await self._with_retries(provider, messages, sampling)
-            latency = time.perf_counter() - start
+        try:
+            async with sem:
+                start = time.perf_counter()
+                raw = await self._with_retries(provider, messages, sampling)
+                latency = time.perf_counter() - start
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters may not exist
+            raise
+        finally:
+            del self._inflight[key]
+        future.set_result(raw)
         if self.cache is not None:
-            self.cache.put(key, CachedCompletion(raw.text, raw.prompt_tokens, raw.completion_tokens))
+            self.cache.put(key, raw)
         if self.record_engine_calls:
             self.engine_calls.append(EngineCall(req.model, messages, sampling, latency, raw.prompt_tokens,
                                                 raw.completion_tokens))
-        usd = (raw.prompt_tokens * price.input_per_mtok + raw.completion_tokens * price.output_per_mtok) / 1e6
-        return Completion(raw.text, raw.prompt_tokens, raw.completion_tokens, latency, False, usd)
+        return _priced(raw, price, latency, cached=False)
 
     @staticmethod
     async def _with_retries(provider: Provider, messages: list[dict[str, str]],
@@ -91,3 +103,8 @@ class LLMClient:
                     raise LLMCallError(f"failed after {RETRIES + 1} attempts: {exc}") from None
                 await asyncio.sleep(BACKOFF_S * 2**attempt * (0.5 + random.random()))
         raise AssertionError("unreachable")
+
+
+def _priced(raw: RawCompletion, price: Price, latency_s: float, *, cached: bool) -> Completion:
+    usd = (raw.prompt_tokens * price.input_per_mtok + raw.completion_tokens * price.output_per_mtok) / 1e6
+    return Completion(raw.text, raw.prompt_tokens, raw.completion_tokens, latency_s, cached, usd)
