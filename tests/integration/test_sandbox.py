@@ -1,0 +1,135 @@
+"""The sandbox really confines code. Each test fails if the code ran unconfined (a bare
+subprocess): it would connect, write, fork without bound, loop or allocate freely."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from archon_cli.tasks.sandbox import Limits, run_python
+
+pytestmark = pytest.mark.integration
+
+FAST = Limits(wall_s=3, cpu_s=2, memory_mb=512)
+
+
+def run(code: str, limits: Limits = FAST):  # type: ignore[no-untyped-def]
+    result = run_python(code, limits, require_sandbox=True)
+    assert result.sandboxed
+    return result
+
+
+def sandbox_processes(settle_s: float = 5.0) -> list[str]:
+    """Processes still running sandboxed code; the PID namespace is torn down asynchronously
+    just after the sandbox's parent exits, so poll a little."""
+    deadline = time.monotonic() + settle_s
+    while (found := _sandbox_processes()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return found
+
+
+def _sandbox_processes() -> list[str]:
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().decode(errors="replace")
+        except OSError:
+            continue
+        if "archon-sbx-" in cmd:
+            found.append(pid)
+    return found
+
+
+@pytest.fixture
+def listener() -> Iterator[int]:
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+    yield srv.getsockname()[1]
+    srv.close()
+
+
+def test_ordinary_code_runs_and_can_use_its_private_dir() -> None:
+    r = run("import os\nopen('a.txt', 'w').write('x')\nopen(os.environ['TMPDIR'] + '/b', 'w').write('y')\n"
+            "print(open('a.txt').read() + 'ok')")
+    assert r.passed and r.exit_code == 0 and r.stdout == "xok\n"
+
+
+def test_network_is_blocked(listener: int) -> None:
+    r = run(f"import socket\nsocket.create_connection(('127.0.0.1', {listener}), timeout=2)\nprint('connected')")
+    assert not r.passed
+    assert "connected" not in r.stdout
+    assert "ConnectionRefusedError" in r.stderr or "Network is unreachable" in r.stderr
+
+
+def test_write_outside_the_private_dir_is_blocked() -> None:
+    # Writable by anyone (the sandbox may run as `nobody`): only the read-only mount stops the write.
+    target = Path(tempfile.mkdtemp(prefix="archon-test-"))
+    try:
+        target.chmod(0o777)
+        r = run(f"open({str(target / 'pwned')!r}, 'w').write('x')")
+        assert not r.passed
+        assert "Read-only file system" in r.stderr
+        assert not (target / "pwned").exists()
+    finally:
+        shutil.rmtree(target)
+
+
+def test_fork_bomb_is_contained() -> None:
+    r = run("import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass\n")
+    assert not r.passed and r.killed
+    assert sandbox_processes() == []  # every forked process died with the sandbox
+    assert os.system("true") == 0  # the host can still start processes
+
+
+def test_infinite_loop_is_killed_at_the_timeout() -> None:
+    r = run("while True:\n    pass\n", Limits(wall_s=1.5, cpu_s=30))
+    assert r.timed_out and r.killed and not r.passed
+    assert r.duration_s < 5
+    assert sandbox_processes() == []
+
+
+def test_sleeping_code_is_killed_at_the_wall_clock_timeout() -> None:
+    r = run("import time\ntime.sleep(60)\n", Limits(wall_s=1, cpu_s=30))
+    assert r.timed_out and r.killed and r.duration_s < 5
+
+
+def test_cpu_limit_kills_a_busy_loop_before_the_wall_clock() -> None:
+    r = run("while True:\n    pass\n", Limits(wall_s=20, cpu_s=1))
+    assert r.killed and not r.timed_out and r.duration_s < 10
+
+
+def test_memory_hog_is_stopped() -> None:
+    r = run("x = bytearray(4 * 2**30)\nx[::4096] = b'1' * len(x[::4096])\nprint('allocated')", FAST)
+    assert not r.passed
+    assert "allocated" not in r.stdout
+    assert "MemoryError" in r.stderr or r.killed
+
+
+def test_huge_file_is_stopped() -> None:
+    r = run("open('big', 'wb').write(b'x' * 64 * 2**20)", Limits(wall_s=5, file_mb=4))
+    assert not r.passed
+    assert "File too large" in r.stderr or r.killed
+
+
+def test_the_run_dir_and_tool_survive(tmp_path: Path) -> None:
+    keep = tmp_path / "run" / "trials.csv"
+    keep.parent.mkdir()
+    keep.write_text("number\n0\n")
+    run(f"import shutil\nshutil.rmtree({str(keep.parent)!r})")
+    run("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nos.kill(1, signal.SIGKILL)")
+    assert keep.read_text() == "number\n0\n"
+
+
+def test_secrets_in_the_environment_do_not_leak(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
+    r = run("import os\nprint(os.environ.get('OPENAI_API_KEY'))")
+    assert r.stdout.strip() == "None"
