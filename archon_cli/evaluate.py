@@ -48,13 +48,16 @@ def evaluate(pipeline: Pipeline, examples: Sequence[Example], scorer: Scorer, cl
     start = time.perf_counter()
     results = pipeline.run([ex.to_input() for ex in examples], client, on_done)
     evaluation = Evaluation(results, [], wall_s=time.perf_counter() - start)
+    answered = [(ex, res.output) for ex, res in zip(examples, results, strict=True) if res.output is not None]
+    scored = iter(scorer.score_many(answered))  # one batch: sandbox runs and judge calls go concurrently
     for ex, res in zip(examples, results, strict=True):
         if res.output is None:
             evaluation.scores.append(0.0)  # no answer is a wrong answer
             continue
-        try:
-            evaluation.scores.append(scorer.score(ex, res.output))
-        except ScoreError as exc:
+        value = next(scored)
+        if isinstance(value, ScoreError):
             evaluation.scores.append(None)
-            evaluation.score_errors[ex.id] = str(exc)
+            evaluation.score_errors[ex.id] = str(value)
+        else:
+            evaluation.scores.append(value)
     return evaluation

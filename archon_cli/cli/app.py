@@ -27,6 +27,9 @@ def _register_commands() -> None:
 
     for module in (run, eval, validate, datasets):
         module.register(app)
+    from archon_cli.cli import score
+
+    score.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
+
+from archon_cli.cli.judge import FIELD_HELP, JUDGE_HELP
 
 
 def register(app: typer.Typer) -> None:
@@ -13,27 +16,39 @@ def register(app: typer.Typer) -> None:
 
 
 def eval_command(
-    pipeline: Path = typer.Argument(..., help="a pipeline YAML"),
-    dataset: str = typer.Option(..., "--dataset", "-d", help="a built-in dataset (see `archon datasets`)"),
-    scorer: str | None = typer.Option(None, "--scorer", "-s", help="override the dataset's scorer"),
-    limit: int | None = typer.Option(None, "--limit", "-n", min=1, help="evaluate the first N examples"),
-    seed: int = typer.Option(0, "--seed", help="dataset seed (generated datasets, sampling)"),
-    no_cache: bool = typer.Option(False, "--no-cache", help="call the engines even for cached requests"),
-    output: Path | None = typer.Option(None, "--output", "-o", help="write predictions JSONL here"),
+    pipeline: Annotated[Path, typer.Argument(help="a pipeline YAML")],
+    dataset: Annotated[str, typer.Option(
+        "--dataset", "-d", help="a built-in dataset (see `archon datasets`) or a .jsonl/.csv file")],
+    scorer: Annotated[str | None, typer.Option("--scorer", "-s", help="override the dataset's scorer")] = None,
+    field: Annotated[list[str] | None, typer.Option("--field", help=FIELD_HELP)] = None,
+    judge_model: Annotated[str | None, typer.Option("--judge-model", help=JUDGE_HELP)] = None,
+    judge_mode: Annotated[str, typer.Option("--judge-mode", help="judge scorer: single or pairwise")] = "single",
+    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="evaluate the first N examples")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="dataset seed (generated datasets, sampling)")] = 0,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="call the engines even for cached requests")] = False,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="write predictions JSONL here")] = None,
 ) -> None:
     """Evaluate a pipeline on a dataset: accuracy with a 95% bootstrap CI and cost per query."""
+    from archon_cli.cli.judge import JUDGE_ALIAS, scorer_options
     from archon_cli.cli.output import console, usage_line
-    from archon_cli.config.pipeline import load_pipeline
+    from archon_cli.config.pipeline import ModelSpec, load_pipeline
     from archon_cli.evaluate import evaluate
     from archon_cli.llm.session import open_client
     from archon_cli.pipeline import Pipeline
-    from archon_cli.tasks.loading import load_task
+    from archon_cli.tasks import SCORERS
+    from archon_cli.tasks.files import parse_field_mapping
+    from archon_cli.tasks.loading import load_examples
 
     spec = load_pipeline(pipeline)
-    examples, score_fn = load_task(dataset, scorer, limit=limit, seed=seed)
+    examples, default_scorer = load_examples(dataset, limit=limit, seed=seed, fields=parse_field_mapping(field or []))
     pipe = Pipeline(spec)
     err = console(stderr=True)
-    with open_client(spec.models, use_cache=not no_cache) as client, _progress(err, len(examples)) as advance:
+    # The judge shares the pipeline's engines and cache (one embedded server per model file).
+    models = spec.models | ({JUDGE_ALIAS: ModelSpec.model_validate({"model": judge_model})} if judge_model else {})
+    with open_client(models, use_cache=not no_cache) as client, \
+            scorer_options(judge_model, judge_mode, workers=4, client=client) as options, \
+            _progress(err, len(examples)) as advance:
+        score_fn = SCORERS.get(scorer or default_scorer)(options)
         evaluation = evaluate(pipe, examples, score_fn, client, on_done=lambda _r: advance())
     if output is not None:
         _write_predictions(output, examples, evaluation)

@@ -2,19 +2,25 @@
 
 Dataset lifecycle: registered by name; `load(limit, seed)` returns Examples with stable ids
 (the same seed gives the same examples), no download at run time.
-Scorer lifecycle: built once per evaluation with its options; `score(example, output)` returns
-a value in [0, 1], or raises ScoreError when the output cannot be judged at all (recorded as
-that example's failure, not as a zero).
+Scorer lifecycle: built once per evaluation as `Scorer(options)` (ScorerOptions: a judge model and
+client, sandbox workers...); `score(example, output)` returns a value in [0, 1], or raises
+ScoreError when the output cannot be judged at all (recorded as that example's failure, not as a
+zero). `score_many` scores a batch; scorers that do I/O (sandbox runs, judge calls) override it
+to work concurrently.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from archon_cli.errors import ArchonError
 from archon_cli.pipeline import ExampleInput
+
+if TYPE_CHECKING:
+    from archon_cli.config.pipeline import ModelSpec
+    from archon_cli.llm.client import LLMClient
 
 
 class ScoreError(ArchonError):
@@ -51,8 +57,34 @@ class Dataset(ABC):
         return None
 
 
+@dataclass
+class ScorerOptions:
+    """What a scorer may need besides the example and the output."""
+
+    judge_model: ModelSpec | None = None  # e.g. ModelSpec(model="local/smollm2-135m")
+    judge_client: LLMClient | None = None  # opened by the command; its models must hold `judge_alias`
+    judge_alias: str = "judge"
+    judge_mode: Literal["single", "pairwise"] = "single"
+    judge_max_tokens: int = 256  # room for a short explanation before the verdict
+    workers: int = 4  # concurrent sandbox runs / judge calls
+
+
 class Scorer(ABC):
     name: ClassVar[str]
+    description: ClassVar[str] = ""
+
+    def __init__(self, options: ScorerOptions | None = None) -> None:
+        self.options = options or ScorerOptions()
 
     @abstractmethod
     def score(self, example: Example, output: str) -> float: ...
+
+    def score_many(self, pairs: list[tuple[Example, str]]) -> list[float | ScoreError]:
+        """Score each (example, output); a ScoreError is returned in place, not raised."""
+        results: list[float | ScoreError] = []
+        for example, output in pairs:
+            try:
+                results.append(self.score(example, output))
+            except ScoreError as exc:
+                results.append(exc)
+        return results

@@ -1,0 +1,43 @@
+"""Options shared by commands that score: the judge model for the `judge` scorer, dataset fields."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from archon_cli.llm.client import LLMClient
+    from archon_cli.tasks.base import ScorerOptions
+
+JUDGE_ALIAS = "__judge__"  # cannot clash with a pipeline's aliases in practice
+
+FIELD_HELP = "dataset file column mapping FIELD=COLUMN (repeatable), e.g. --field input=question"
+JUDGE_HELP = "model for the judge scorer, e.g. local/smollm2-135m or openai/gpt-4o-mini"
+
+
+@contextmanager
+def scorer_options(judge_model: str | None, judge_mode: str, workers: int,
+                   client: LLMClient | None = None) -> Iterator[ScorerOptions]:
+    """ScorerOptions with a judge client: the command's client when it already serves the judge
+    alias, else a new one (engines stop when the block ends)."""
+    from archon_cli.config.pipeline import ModelSpec
+    from archon_cli.errors import ConfigError
+    from archon_cli.tasks.base import ScorerOptions
+
+    if judge_mode not in ("single", "pairwise"):
+        raise ConfigError(f"--judge-mode {judge_mode!r}: expected single or pairwise")
+    opts = ScorerOptions(judge_alias=JUDGE_ALIAS, judge_mode=judge_mode, workers=workers)  # type: ignore[arg-type]
+    if judge_model is None:
+        yield opts
+        return
+    opts.judge_model = ModelSpec.model_validate({"model": judge_model})
+    if client is not None and JUDGE_ALIAS in client.models:
+        opts.judge_client = client
+        yield opts
+        return
+    from archon_cli.llm.session import open_client
+
+    with open_client({JUDGE_ALIAS: opts.judge_model}) as judge_client:
+        opts.judge_client = judge_client
+        yield opts

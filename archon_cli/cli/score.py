@@ -1,0 +1,62 @@
+"""`archon score DATASET --predictions FILE.jsonl`: score given outputs with the dataset's scorer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from archon_cli.cli.judge import FIELD_HELP, JUDGE_HELP
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="score")(score_command)
+
+
+def score_command(
+    dataset: Annotated[str, typer.Argument(help="a built-in dataset or a .jsonl/.csv file")],
+    predictions: Annotated[Path, typer.Option("--predictions", "-p", help="JSONL: one {id, output} per line")],
+    scorer: Annotated[str | None, typer.Option("--scorer", "-s", help="override the dataset's scorer")] = None,
+    field: Annotated[list[str] | None, typer.Option("--field", help=FIELD_HELP)] = None,
+    judge_model: Annotated[str | None, typer.Option("--judge-model", help=JUDGE_HELP)] = None,
+    judge_mode: Annotated[str, typer.Option("--judge-mode", help="judge scorer: single or pairwise")] = "single",
+    workers: Annotated[int, typer.Option("--workers", min=1, help="concurrent sandbox runs / judge calls")] = 4,
+    seed: Annotated[int, typer.Option("--seed", help="dataset seed (generated datasets)")] = 0,
+) -> None:
+    """Score a predictions file: accuracy with a 95% bootstrap CI."""
+    from archon_cli.cli.judge import scorer_options
+    from archon_cli.cli.output import console
+    from archon_cli.stats import bootstrap_mean
+    from archon_cli.tasks import SCORERS
+    from archon_cli.tasks.base import ScoreError
+    from archon_cli.tasks.files import parse_field_mapping
+    from archon_cli.tasks.loading import load_examples
+    from archon_cli.tasks.predictions import read_predictions
+
+    examples, default = load_examples(dataset, seed=seed, fields=parse_field_mapping(field or []))
+    preds = read_predictions(predictions, {ex.id for ex in examples})
+    scored = [ex for ex in examples if ex.id in preds]
+    values: list[float] = []
+    unscored: dict[str, str] = {}
+    with scorer_options(judge_model, judge_mode, workers) as options:
+        score_fn = SCORERS.get(scorer or default)(options)
+        answered = [(ex, text) for ex in scored if (text := preds[ex.id]) is not None]
+        results = iter(score_fn.score_many(answered))
+        for ex in scored:
+            if preds[ex.id] is None:
+                values.append(0.0)  # no answer is a wrong answer
+                continue
+            value = next(results)
+            if isinstance(value, ScoreError):
+                unscored[ex.id] = str(value)
+            else:
+                values.append(value)
+    out = console()
+    est = bootstrap_mean(values)
+    correct = sum(values)
+    out.print(f"{dataset} ({score_fn.name}): accuracy {est} · {correct:g}/{len(values)}")
+    if missing := len(examples) - len(scored):
+        out.print(f"[yellow]{missing} dataset examples have no prediction (not scored)[/]")
+    if unscored:
+        out.print(f"[yellow]{len(unscored)} outputs could not be scored[/] (first: {next(iter(unscored.values()))})")
