@@ -217,3 +217,25 @@ def _tail(path: Path) -> str:
         f.seek(0, os.SEEK_END)
         f.seek(max(0, f.tell() - TAIL_CHARS * 4))
         return f.read().decode("utf-8", "replace")[-TAIL_CHARS:]
+
+
+_PASSED_MARK = "__archon_tests_passed__"
+
+
+def count_passing(code: str, tests: list[str], limits: Limits = DEFAULT_LIMITS) -> int:
+    """How many of `tests` (assert statements) pass against `code`, in one sandboxed run. Code
+    that does not even load passes none."""
+    harness = (f"{code}\n\n"
+               f"_archon_passed = 0\n"
+               f"for _archon_t in {tests!r}:\n"
+               f"    try:\n"
+               f"        exec(_archon_t, globals())\n"
+               f"        _archon_passed += 1\n"
+               f"    except BaseException:\n"
+               f"        pass\n"
+               f"print({_PASSED_MARK!r}, _archon_passed)\n")
+    result = run_python(harness, limits)
+    for line in reversed(result.stdout.splitlines()):
+        if line.startswith(_PASSED_MARK):
+            return min(len(tests), int(line.split()[-1]))
+    return 0

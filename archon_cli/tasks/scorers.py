@@ -136,7 +136,7 @@ class MathScorer(Scorer):
         # math-verify's timeouts use SIGALRM, which only works in the main thread.
         timeout = 5 if threading.current_thread() is threading.main_thread() else None
         ref = _reference(example)
-        gold = parse(ref if "$" in ref or "\\" in ref else f"${ref}$", parsing_timeout=timeout)
+        gold = parse(ref if "$" in ref or "\\boxed" in ref else f"${ref}$", parsing_timeout=timeout)
         if not gold:
             raise ScoreError(f"example {example.id}: math-verify cannot parse the reference {ref!r}")
         predicted = parse(output, parsing_timeout=timeout)
