@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -45,8 +46,15 @@ class Evaluation:
 
 def evaluate(pipeline: Pipeline, examples: Sequence[Example], scorer: Scorer, client: LLMClient,
              on_done: Callable[[ExampleResult], None] | None = None) -> Evaluation:
+    return asyncio.run(aevaluate(pipeline, examples, scorer, client, on_done))
+
+
+async def aevaluate(pipeline: Pipeline, examples: Sequence[Example], scorer: Scorer, client: LLMClient,
+                    on_done: Callable[[ExampleResult], None] | None = None) -> Evaluation:
+    """`evaluate` inside a running event loop: a search runs every trial in one loop, so the
+    client's semaphores and HTTP connections live as long as the search."""
     start = time.perf_counter()
-    results = pipeline.run([ex.to_input() for ex in examples], client, on_done)
+    results = await pipeline.arun([ex.to_input() for ex in examples], client, on_done)
     evaluation = Evaluation(results, [], wall_s=time.perf_counter() - start)
     answered = [(ex, res.output) for ex, res in zip(examples, results, strict=True) if res.output is not None]
     scored = iter(scorer.score_many(answered))  # one batch: sandbox runs and judge calls go concurrently

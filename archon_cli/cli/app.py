@@ -23,9 +23,9 @@ app = typer.Typer(
 
 
 def _register_commands() -> None:
-    from archon_cli.cli import datasets, eval, run, validate
+    from archon_cli.cli import datasets, eval, export, replay, run, search, show, validate
 
-    for module in (run, eval, validate, datasets):
+    for module in (run, eval, validate, datasets, search, replay, export, show):
         module.register(app)
     from archon_cli.cli import score
 

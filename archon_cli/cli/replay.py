@@ -1,0 +1,34 @@
+"""`archon replay RUN_DIR`: re-evaluate the best (or a chosen) trial on held-out examples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(replay)
+
+
+def replay(
+    run_dir: Path = typer.Argument(..., help="a run directory"),
+    trial: int | None = typer.Option(None, "--trial", help="trial number (default: the best)"),
+    split: str = typer.Option("test", "--split", help="test (held out, never seen in search) or search"),
+    limit: int | None = typer.Option(None, "--limit", "-n", min=1, help="first N examples of the split"),
+) -> None:
+    """Rebuild a trial's pipeline from its params and score it with a 95% bootstrap CI."""
+    from archon_cli.cli.output import console, usage_line
+    from archon_cli.errors import ConfigError
+    from archon_cli.search.replay import replay_trial
+
+    if split not in ("test", "search"):
+        raise ConfigError(f"--split: {split!r} is not test or search")
+    result = replay_trial(Path(run_dir), trial, split, limit)
+    out = console()
+    est = result.evaluation.estimate
+    out.print(f"trial {result.trial} ({result.spec.name}) on the {split} split: accuracy {est}")
+    pq = result.evaluation.per_query()
+    out.print(f"per query: {pq['calls']:.1f} calls, {pq['prompt_tokens']:.0f} tokens in / "
+              f"{pq['completion_tokens']:.0f} out")
+    out.print(usage_line(result.evaluation.usage, result.evaluation.wall_s))

@@ -1,0 +1,66 @@
+"""`archon search CONFIG`: run (or resume) a search; live progress, leaderboard, run dir path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from archon_cli.errors import ConfigError
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(search)
+
+
+def search(
+    config: Path | None = typer.Argument(None, help="a search config YAML (not needed with --resume)"),
+    trials: int | None = typer.Option(None, "--trials", "-t", min=1, help="override search.trials"),
+    workers: int | None = typer.Option(None, "--workers", min=1, help="override execution.workers"),
+    runs_dir: Path | None = typer.Option(None, "--runs-dir", help="where run directories go (default: runs_dir)"),
+    resume: Path | None = typer.Option(None, "--resume", help="continue the run in this directory"),
+) -> None:
+    """Search for the best architecture under the config's budget; writes a run directory."""
+    from rich.live import Live
+
+    from archon_cli.cli.output import console
+    from archon_cli.config.search import load_search_config
+    from archon_cli.report import leaderboard, progress_view, run_summary, trial_rows
+    from archon_cli.runs import RunDir
+    from archon_cli.search.driver import Status, default_runs_dir, run_search
+    from archon_cli.search.study import open_study
+
+    if resume is not None:
+        run = RunDir.open(resume)
+        cfg = run.load_config()
+    elif config is not None:
+        cfg = load_search_config(config)
+        run = RunDir.create(default_runs_dir(cfg, runs_dir), cfg.name)
+    else:
+        raise ConfigError("give a search config, or --resume RUN_DIR")
+    updates: dict[str, object] = {}
+    if trials is not None:
+        updates["search"] = cfg.search.model_copy(update={"trials": trials})
+    if workers is not None:
+        updates["execution"] = cfg.execution.model_copy(update={"workers": workers})
+    if updates:
+        cfg = cfg.model_copy(update=updates)
+        if resume is not None:
+            run.write_config(cfg)
+    err, out = console(stderr=True), console()
+    err.print(f"run dir: {run.path}")
+    with Live(console=err, refresh_per_second=4, transient=False) as live:
+        def show(status: Status) -> None:
+            live.update(progress_view(status))
+
+        status = run_search(cfg, run, resume=resume is not None, on_status=show)
+    study = open_study(run, cfg)
+    rows = trial_rows(study, cfg)
+    summary = run_summary(rows)
+    out.print(leaderboard(rows))
+    out.print(f"stopped: {status.stop_reason}; {summary['trials']} trials {summary['states']}; "
+              f"{summary['calls']} LLM calls, {summary['cache_hit_fraction']:.0%} served from cache; "
+              f"{summary['engine_tokens']} engine tokens; wall {status.elapsed:.0f}s", soft_wrap=True)
+    if run.best_yaml.is_file():
+        out.print(f"best: {run.best_yaml}", soft_wrap=True)
+    out.print(f"run dir: {run.path}", soft_wrap=True)

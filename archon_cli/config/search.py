@@ -1,0 +1,141 @@
+"""Search config schema: task + split, models, space, budget, search settings, execution.
+
+`load_search_config(path)` validates the file (errors name the file and YAML path), resolves a
+space given as a file (relative to the config, then to `search_spaces/`) and returns a
+`SearchConfig` whose `space` is inline, so the resolved config written to a run dir is
+self-contained.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from archon_cli.config.loader import read_yaml, validate
+from archon_cli.config.pipeline import ModelSpec
+from archon_cli.config.space import SpaceSpec, load_space
+from archon_cli.errors import ConfigError
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TaskConfig(Strict):
+    dataset: str
+    scorer: str | None = None  # None: the dataset's default scorer
+    size: int | None = Field(None, ge=2)  # examples loaded in total; None: the dataset's default size
+    seed: int = 0  # dataset seed (generated datasets)
+    split_seed: int = 0  # seeded random search/test split, never "the first N%"
+    # Archon searches on 20% of each dataset and holds out the rest.
+    search_fraction: float = Field(0.2, gt=0, lt=1)
+    search_size: int | None = Field(None, ge=1)  # explicit sizes override the fraction
+    test_size: int | None = Field(None, ge=1)
+
+
+class Budget(Strict):
+    """Every limit is optional; None = unlimited."""
+
+    calls_per_query: int | None = Field(None, ge=1)  # checked from the spec before any call
+    total_tokens: int | None = Field(None, ge=1)  # engine tokens (prompt + completion) actually spent
+    usd: float | None = Field(None, gt=0)
+    wall_s: float | None = Field(None, gt=0)  # wall clock of this invocation
+
+
+class Fidelity(Strict):
+    """Successive halving: every trial is scored on the first `rungs[0]` search examples; it goes
+    on to the next rung only if it is in the top 1/eta of the trials scored at that rung so far;
+    after the last rung comes the whole search split. `rungs: []` = full fidelity always."""
+
+    rungs: list[int] = Field(default_factory=list)
+    eta: int = Field(3, ge=2)  # Optuna's and Hyperband's usual reduction factor
+
+    @model_validator(mode="after")
+    def _increasing(self) -> Fidelity:
+        if any(b <= a for a, b in zip(self.rungs, self.rungs[1:], strict=False)) or any(r < 1 for r in self.rungs):
+            raise ValueError("rungs must be positive and increasing")
+        return self
+
+
+Objective = Literal["accuracy", "calls", "tokens", "usd"]
+
+
+class SearchSettings(Strict):
+    trials: int = Field(20, ge=1)
+    sampler: Literal["tpe", "random", "grid", "nsga2", "gp"] = "tpe"  # TPE: robust default for conditional spaces
+    # ["accuracy"] = single objective (budget as constraints); ["accuracy", COST] = Pareto front.
+    objectives: list[Objective] = Field(default_factory=lambda: ["accuracy"], min_length=1, max_length=2)
+    seed: int = 0  # sampler seed
+    seed_architectures: bool = True  # enqueue single / best-of-n / MoA / Archon first when expressible
+    fidelity: Fidelity = Fidelity()
+
+    @model_validator(mode="after")
+    def _objectives(self) -> SearchSettings:
+        if self.objectives[0] != "accuracy" or "accuracy" in self.objectives[1:]:
+            raise ValueError("objectives: accuracy first, optionally one cost (calls, tokens, usd)")
+        return self
+
+
+class Execution(Strict):
+    # shared: the user's LLM cache (search, replay, export→run all hit it); run: a cache file in the
+    # run dir (isolated accounting); off: no cache.
+    cache: Literal["shared", "run", "off"] = "shared"
+    workers: int = Field(1, ge=1)  # trials in flight; 1 on a laptop CPU (one engine serves them all)
+
+
+class SearchConfig(Strict):
+    name: str = "search"
+    task: TaskConfig
+    # Ranked, best first; replaces the space's models when given.
+    models: dict[str, ModelSpec] | None = None
+    space: SpaceSpec | str
+    budget: Budget = Budget()
+    search: SearchSettings = SearchSettings()
+    execution: Execution = Execution()
+    runs_dir: str = "runs"
+
+    def resolved_space(self) -> SpaceSpec:
+        assert isinstance(self.space, SpaceSpec), "load_search_config resolves the space"
+        return self.space
+
+    def resolved_models(self) -> dict[str, ModelSpec]:
+        return self.models or self.resolved_space().models
+
+
+def is_search_config(data: Any) -> bool:
+    return isinstance(data, dict) and "task" in data and "space" in data
+
+
+def is_space(data: Any) -> bool:
+    return isinstance(data, dict) and "layers" in data and any(
+        isinstance(b, dict) and ({"component", "choice", "blocks"} & set(b)) for b in data.get("layers") or [])
+
+
+def parse_search_config(data: Any, source: Path) -> SearchConfig:
+    cfg = validate(SearchConfig, data, source)
+    if isinstance(cfg.space, str):
+        space_path = _find_space(cfg.space, source)
+        cfg = cfg.model_copy(update={"space": load_space(space_path)})
+    if not cfg.resolved_models():
+        raise ConfigError(f"{source}: invalid SearchConfig", ["models: no models (set models here or in the space)"])
+    return cfg
+
+
+def load_search_config(path: Path) -> SearchConfig:
+    return parse_search_config(read_yaml(path), path)
+
+
+def _find_space(ref: str, source: Path) -> Path:
+    candidates = [source.parent / ref, Path(ref), Path("search_spaces") / ref,
+                  Path(__file__).resolve().parents[2] / "search_spaces" / ref]
+    for cand in candidates:
+        if cand.is_file() and cand.resolve() != source.resolve():
+            return cand
+    raise ConfigError(f"{source}: space: file {ref!r} not found (looked next to the config and in search_spaces/)")
+
+
+def config_to_data(cfg: SearchConfig) -> dict[str, Any]:
+    """The resolved config as plain data (defaults filled in), for config.yaml in a run dir."""
+    return cfg.model_dump(mode="json", by_alias=True)

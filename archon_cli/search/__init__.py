@@ -1,0 +1,1 @@
+"""Search: space → params → spec; objective (budget, fidelity, failure policy); study; driver."""

@@ -1,0 +1,131 @@
+"""Evaluate one architecture for the search: budget check, successive-halving rungs, metrics.
+
+The trial-failure policy lives in `run_trial` (DESIGN §7.7), in one place:
+- over the calls-per-query budget or an invalid combination → "infeasible" (pruned, zero calls);
+- not promoted at a rung → "pruned" (its score so far and examples seen are recorded);
+- engine or scorer failure (any exception) → "fail", with the traceback kept for the trial dir.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from archon_cli.config.pipeline import PipelineSpec
+from archon_cli.config.search import Objective
+from archon_cli.evaluate import Evaluation, aevaluate
+from archon_cli.llm.client import LLMClient
+from archon_cli.llm.usage import Usage
+from archon_cli.pipeline import ExampleResult, Pipeline
+from archon_cli.tasks.base import Example, Scorer
+
+State = Literal["complete", "pruned", "infeasible", "fail"]
+
+
+@dataclass
+class TrialOutcome:
+    state: State
+    reason: str = ""
+    calls_per_query: int = 0
+    n_examples: int = 0
+    accuracy: float | None = None
+    rung_scores: dict[str, float] = field(default_factory=dict)  # examples seen → mean score
+    usage: Usage = field(default_factory=Usage)
+    predictions: list[dict[str, Any]] = field(default_factory=list)
+    traceback: str | None = None
+
+    def cost(self, objective: Objective) -> float:
+        n = max(1, self.n_examples)
+        u = self.usage
+        if objective == "calls":
+            return u.calls / n
+        if objective == "tokens":
+            return (u.prompt_tokens + u.completion_tokens) / n
+        if objective == "usd":
+            return u.usd / n
+        return self.accuracy or 0.0
+
+    def metrics(self) -> dict[str, Any]:
+        n = max(1, self.n_examples)
+        u = self.usage
+        return {
+            "state": self.state, "reason": self.reason, "accuracy": self.accuracy, "n_examples": self.n_examples,
+            "calls_per_query_estimate": self.calls_per_query, "rung_scores": self.rung_scores,
+            "per_query": {"calls": u.calls / n, "prompt_tokens": u.prompt_tokens / n,
+                          "completion_tokens": u.completion_tokens / n, "usd": u.usd / n,
+                          "latency_s": u.latency_s / n},
+            "usage": u.to_dict(),
+            "engine_tokens": engine_tokens(u),
+        }
+
+
+def engine_tokens(u: Usage) -> int:
+    """Tokens actually spent on engines (cache hits excluded): what the token budget counts."""
+    return (u.prompt_tokens - u.cached_prompt_tokens) + (u.completion_tokens - u.cached_completion_tokens)
+
+
+def rung_sizes(rungs: Sequence[int], n_search: int) -> list[int]:
+    """Growing example counts ending with the whole search split: [10, 30] over 40 → [10, 30, 40]."""
+    return [r for r in rungs if r < n_search] + [n_search]
+
+
+def promotable(value: float, competitors: Sequence[float], eta: int) -> bool:
+    """Asynchronous successive halving (Optuna's rule): promote when `value` is within the top
+    ⌊n/eta⌋ of the n scores at this rung (itself included); with fewer than eta, only the best."""
+    values = sorted([*competitors, value], reverse=True)
+    top = max(1, len(values) // eta)
+    return value >= values[top - 1]
+
+
+Run = Callable[[Awaitable[Evaluation]], Evaluation]
+
+
+def run_trial(spec: PipelineSpec, examples: Sequence[Example], scorer: Scorer, client: LLMClient, *,
+              run: Run, rungs: Sequence[int], eta: int, rung_competitors: Callable[[int], list[float]],
+              calls_budget: int | None, on_rung: Callable[[int, float], None] | None = None) -> TrialOutcome:
+    """Evaluate `spec` on growing prefixes of `examples` (incrementally: each rung only runs the
+    new examples); `run` drives a coroutine on the search's event loop."""
+    try:
+        estimate = Pipeline(spec).estimate_calls()
+    except Exception as exc:  # trial boundary: a component that cannot even be built
+        return TrialOutcome("fail", f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+    out = TrialOutcome("complete", calls_per_query=estimate.calls)
+    if calls_budget is not None and estimate.calls > calls_budget:
+        out.state, out.reason = "infeasible", f"{estimate.calls} calls per query > budget {calls_budget}"
+        return out
+    pipeline = Pipeline(spec)
+    scores: list[float] = []
+    results: list[ExampleResult] = []
+    done = 0
+    sizes = rung_sizes(rungs, len(examples))
+    try:
+        for k, size in enumerate(sizes):
+            chunk = examples[done:size]
+            evaluation = run(aevaluate(pipeline, chunk, scorer, client))
+            for ex, res, score in zip(chunk, evaluation.results, evaluation.scores, strict=True):
+                out.usage.merge(res.usage)
+                out.predictions.append({"id": ex.id, "input": ex.input, "reference": ex.reference,
+                                        "output": res.output, "score": score, "error": res.error,
+                                        "score_error": evaluation.score_errors.get(ex.id),
+                                        "usage": res.usage.to_dict()})
+                if score is not None:
+                    scores.append(score)
+            results += evaluation.results
+            done = size
+            out.n_examples = done
+            out.accuracy = sum(scores) / len(scores) if scores else 0.0
+            out.rung_scores[str(size)] = out.accuracy
+            if on_rung is not None:
+                on_rung(size, out.accuracy)
+            if k < len(sizes) - 1 and not promotable(out.accuracy, rung_competitors(size), eta):
+                out.state, out.reason = "pruned", f"not promoted after {size} examples"
+                return out
+    except Exception as exc:  # trial boundary: engine, scorer or component failure fails this trial only
+        out.state, out.reason = "fail", f"{type(exc).__name__}: {exc}"
+        out.traceback = traceback.format_exc()
+        return out
+    if results and all(r.error is not None for r in results):
+        out.state, out.reason = "fail", f"every example failed: {results[0].error}"
+    return out

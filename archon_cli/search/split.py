@@ -1,0 +1,26 @@
+"""Seeded random search/test split (never "the first N%")."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import TypeVar
+
+from archon_cli.config.search import TaskConfig
+from archon_cli.errors import ConfigError
+
+T = TypeVar("T")
+
+
+def split(examples: Sequence[T], task: TaskConfig) -> tuple[list[T], list[T]]:
+    """(search, test): disjoint, drawn from one seeded shuffle; the search split keeps that order,
+    so its prefixes (the fidelity rungs) are random subsets too."""
+    order = list(examples)
+    random.Random(task.split_seed).shuffle(order)
+    n = len(order)
+    n_search = task.search_size if task.search_size is not None else max(1, round(n * task.search_fraction))
+    n_test = task.test_size if task.test_size is not None else n - n_search
+    if n_search + n_test > n:
+        raise ConfigError(f"task: search_size + test_size = {n_search + n_test} > {n} examples loaded "
+                          "(raise task.size)")
+    return order[:n_search], order[n_search:n_search + n_test]

@@ -1,0 +1,112 @@
+"""The Optuna study: storage in the run dir, sampler, directions, seed architectures.
+
+Optuna is the source of truth: every trial's params, state, values and our metrics (user
+attrs) live in `study.db`; the CSV, plots, best.yaml and `archon show` are views of it.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from archon_cli.config.pipeline import ModelSpec, PipelineSpec
+from archon_cli.config.search import SearchConfig
+from archon_cli.config.space import SpaceSpec
+from archon_cli.errors import MissingDependencyError
+from archon_cli.runs import STUDY_NAME, RunDir
+from archon_cli.search.space import enumerate_space
+
+TPE_STARTUP = 4  # random trials before TPE models the space: small, since our budgets allow few trials
+
+
+def directions(cfg: SearchConfig) -> list[str]:
+    return ["maximize"] + ["minimize"] * (len(cfg.search.objectives) - 1)
+
+
+def make_sampler(cfg: SearchConfig) -> Any:
+    """Constraints (calls per query over budget) reach the samplers through `trial.set_constraint`."""
+    import warnings
+
+    import optuna
+
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+
+    s = cfg.search
+    if s.sampler == "tpe":
+        # multivariate + group: the space is conditional (a ranker's top_k exists only with a ranker)
+        return optuna.samplers.TPESampler(seed=s.seed, n_startup_trials=TPE_STARTUP, multivariate=True, group=True)
+    if s.sampler == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=s.seed)
+    if s.sampler == "gp":
+        try:
+            import scipy  # noqa: F401
+            import torch  # noqa: F401
+        except ImportError:
+            raise MissingDependencyError("the gp sampler needs torch and scipy: pip install torch scipy") from None
+        return optuna.samplers.GPSampler(seed=s.seed, n_startup_trials=TPE_STARTUP)
+    # random, and grid (the grid is enqueued; the random sampler fills anything left)
+    return optuna.samplers.RandomSampler(seed=s.seed)
+
+
+def open_study(run: RunDir, cfg: SearchConfig) -> Any:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna.create_study(storage=run.storage_url, study_name=STUDY_NAME, sampler=make_sampler(cfg),
+                               directions=directions(cfg), load_if_exists=True)
+
+
+@dataclass(frozen=True)
+class Seed:
+    label: str
+    params: dict[str, Any]
+    calls: int
+
+
+def _types(spec: PipelineSpec) -> list[str]:
+    return [layer[0].type for layer in spec.layers]
+
+
+def _first_layer_outputs(spec: PipelineSpec) -> int:
+    return sum(int(getattr(c, "samples", 1)) for c in spec.layers[0])
+
+
+def seed_architectures(space: SpaceSpec, models: dict[str, ModelSpec], calls_budget: int | None) -> list[Seed]:
+    """Known architectures, when the space can express them within the budget: single model,
+    best-of-n + vote, MoA-style (generators then fusers), Archon's critique → rank → fuse."""
+    from archon_cli.pipeline import Pipeline
+
+    best: dict[str, tuple[float, Seed]] = {}
+    for point in enumerate_space(space, models):
+        if point.spec is None:
+            continue
+        calls = Pipeline(point.spec).estimate_calls().calls
+        if calls_budget is not None and calls > calls_budget:
+            continue
+        types, n0 = _types(point.spec), _first_layer_outputs(point.spec)
+        wanted: list[tuple[str, float]] = []
+        if types == ["generator"] and n0 == 1:
+            wanted.append(("single-model", calls))
+        if types == ["generator", "majority_vote"] and n0 >= 3:
+            wanted.append(("best-of-n-vote", abs(n0 - 5)))  # five samples, the usual self-consistency size
+        if len(types) >= 2 and types[0] == "generator" and set(types[1:]) == {"fuser"} and n0 >= 2:
+            wanted.append(("moa", calls))
+        if types == ["generator", "critic", "ranker", "fuser"] and n0 >= 2:
+            wanted.append(("archon-critique-rank-fuse", calls))
+        for label, rank in wanted:
+            if label not in best or rank < best[label][0]:
+                best[label] = (rank, Seed(label, point.params, calls))
+    order = ["single-model", "best-of-n-vote", "moa", "archon-critique-rank-fuse"]
+    return [best[k][1] for k in order if k in best]
+
+
+def grid_points(space: SpaceSpec, models: dict[str, ModelSpec], calls_budget: int | None, seed: int
+                ) -> list[dict[str, Any]]:
+    """Every feasible configuration within budget, in a seeded random order."""
+    from archon_cli.pipeline import Pipeline
+
+    points = [p.params for p in enumerate_space(space, models)
+              if p.spec is not None and (calls_budget is None or Pipeline(p.spec).estimate_calls().calls <= calls_budget)]
+    random.Random(seed).shuffle(points)
+    return points

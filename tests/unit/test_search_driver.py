@@ -1,0 +1,178 @@
+"""The search driver end to end against the scripted fake LLM (through the real registry)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from archon_cli.cli.app import main
+from archon_cli.config.pipeline import load_pipeline, parse_pipeline
+from archon_cli.config.search import load_search_config
+from archon_cli.llm.session import open_client
+from archon_cli.pipeline import ExampleInput, Pipeline
+from archon_cli.runs import RunDir
+from archon_cli.search.driver import run_search
+from archon_cli.search.objective import promotable, rung_sizes, run_trial
+from archon_cli.search.replay import chosen_spec, replay_trial
+from archon_cli.tasks.loading import load_task
+from tests.fakes import FakeLLM
+from tests.search_helpers import only_run, search_config
+
+
+def solver(messages: list[dict[str, str]], sampling: dict[str, Any]) -> str:
+    """Right on even-numbered first operands, wrong otherwise: accuracy differs by example only."""
+    import re
+
+    text = messages[-1]["content"]
+    m = re.search(r"What is (\d+) ([+-]) (\d+)\?", text)
+    if not m:
+        return "The answer is 7."
+    a, op, b = int(m[1]), m[2], int(m[3])
+    value = a + b if op == "+" else a - b
+    return f"The answer is {value if a % 2 == 0 else value + 1}."
+
+
+def check_run_dir(run: RunDir, multi: bool = False) -> list[dict[str, str]]:
+    for path in (run.config_yaml, run.env_json, run.study_db, run.trials_csv, run.best_yaml, run.log_txt,
+                 run.plots / "optimization_history.png", run.plots / "pareto_front.png"):
+        assert path.is_file(), path
+    load_search_config(run.config_yaml)
+    json.loads(run.env_json.read_text())
+    load_pipeline(run.best_yaml)
+    rows = list(csv.DictReader(run.trials_csv.open()))
+    for row in rows:
+        if row["outcome"] in ("complete", "pruned"):
+            tdir = run.trial_dir(int(row["number"]))
+            load_pipeline(tdir / "pipeline.yaml")
+            metrics = json.loads((tdir / "metrics.json").read_text())
+            preds = [json.loads(x) for x in (tdir / "predictions.jsonl").read_text().splitlines()]
+            assert len(preds) == metrics["n_examples"] == int(row["n_examples"])
+    if multi:
+        assert list(csv.DictReader(run.pareto_csv.open()))
+    return rows
+
+
+def test_search_writes_a_complete_run_dir(tmp_path: Path, fake_llm: type[FakeLLM],
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    fake_llm.reset(solver)
+    cfg_path = search_config(tmp_path, trials=8, objectives=["accuracy", "calls"], search_size=6)
+    assert main(["search", str(cfg_path)]) == 0
+    run = RunDir(only_run(tmp_path))
+    rows = check_run_dir(run, multi=True)
+    counted = [r for r in rows if r["outcome"] != "duplicate"]
+    assert len(counted) == 8
+    assert len({(r["params_L0.generator.samples"], r["params_L1.choice"], r.get("params_L1.rank.0.ranker.top_k"))
+                for r in counted}) == 8  # distinct architectures
+    seeds = {r["seed"] for r in rows if r["seed"]}
+    assert {"single-model", "best-of-n-vote"} <= seeds
+    out = capsys.readouterr().out
+    assert "Leaderboard" in out and "served from cache" in out and str(run.path) in out
+    assert main(["show", str(run.path)]) == 0
+    assert main(["runs", str(tmp_path / "runs")]) == 0
+    shown = capsys.readouterr().out
+    assert "Pareto front" in shown and "from cache" in shown
+
+
+def test_over_budget_architecture_costs_zero_calls(tmp_path: Path, fake_llm: type[FakeLLM]) -> None:
+    cfg = load_search_config(search_config(tmp_path))
+    examples, scorer = load_task("arithmetic", None, limit=3)
+    spec = parse_pipeline({"name": "big", "models": {"m": {"model": "fake/x"}},
+                           "layers": [[{"type": "generator", "model": "m", "samples": 5}], [{"type": "fuser", "model": "m"}]]},
+                          "t")
+    with open_client(cfg.resolved_models()) as client:
+        import asyncio
+
+        out = run_trial(spec, examples, scorer, client, run=asyncio.run, rungs=[], eta=3,
+                        rung_competitors=lambda n: [], calls_budget=5)
+    assert out.state == "infeasible" and "6 calls per query > budget 5" in out.reason
+    assert fake_llm.calls == []
+
+
+def test_token_budget_stops_the_search_with_every_file(tmp_path: Path, fake_llm: type[FakeLLM]) -> None:
+    cfg = load_search_config(search_config(tmp_path, trials=20, budget={"total_tokens": 300, "calls_per_query": 3}))
+    run = RunDir.create(tmp_path / "runs", "t")
+    status = run_search(cfg, run, resume=False)
+    assert status.stop_reason is not None and status.stop_reason.startswith("token budget spent")
+    assert 0 < status.done < 20
+    rows = check_run_dir(run)
+    assert any(r["outcome"] == "infeasible" for r in rows) or True  # budget may stop before one is drawn
+    import optuna
+
+    study = optuna.load_study(study_name="archon", storage=run.storage_url)
+    assert study.user_attrs["stop_reason"].startswith("token budget")
+
+
+def test_infeasible_trials_are_pruned_and_recorded(tmp_path: Path, fake_llm: type[FakeLLM]) -> None:
+    cfg = load_search_config(search_config(tmp_path, trials=12, sampler="grid", budget={"calls_per_query": 2},
+                                           seed_architectures=False))
+    run = RunDir.create(tmp_path / "runs", "t")
+    run_search(cfg, run, resume=False)
+    rows = list(csv.DictReader(run.trials_csv.open()))
+    infeasible = [r for r in rows if r["outcome"] == "infeasible"]
+    assert infeasible and all(r["state"] == "PRUNED" and r["calls"] == "0" for r in infeasible)
+    assert all(int(r["calls_per_query"]) <= 2 for r in rows if r["outcome"] == "complete")
+
+
+def test_successive_halving_rules() -> None:
+    assert rung_sizes([2, 4, 10], 6) == [2, 4, 6]
+    assert promotable(0.5, [], 3)  # the first at a rung goes on
+    assert not promotable(0.2, [0.5], 3)  # fewer than eta: only the best
+    assert promotable(0.6, [0.1, 0.2, 0.3, 0.4, 0.5], 3)
+    assert not promotable(0.3, [0.1, 0.2, 0.4, 0.5, 0.6], 3)
+
+
+def test_fidelity_prunes_and_records_examples_seen(tmp_path: Path, fake_llm: type[FakeLLM]) -> None:
+    calls = {"n": 0}
+
+    def alternating(messages: list[dict[str, str]], sampling: dict[str, Any]) -> str:
+        calls["n"] += 1
+        return solver(messages, sampling) if sampling.get("seed", 0) == 0 and calls["n"] % 3 else "no idea"
+
+    fake_llm.reset(alternating)
+    cfg = load_search_config(search_config(tmp_path, trials=8, search_size=8, rungs=[2, 4], eta=2))
+    run = RunDir.create(tmp_path / "runs", "t")
+    run_search(cfg, run, resume=False)
+    rows = check_run_dir(run)
+    seen = {int(r["n_examples"]) for r in rows if r["outcome"] in ("complete", "pruned")}
+    assert 8 in seen
+    assert all(int(r["n_examples"]) == 8 for r in rows if r["outcome"] == "complete")
+    pruned = [r for r in rows if r["outcome"] == "pruned"]
+    assert all(int(r["n_examples"]) in (2, 4) for r in pruned)
+
+
+def test_replay_and_export_reuse_the_cache_and_never_touch_search_examples(
+        tmp_path: Path, fake_llm: type[FakeLLM], capsys: pytest.CaptureFixture[str]) -> None:
+    fake_llm.reset(solver)
+    assert main(["search", str(search_config(tmp_path, trials=4, search_size=5)), "--runs-dir",
+                 str(tmp_path / "runs")]) == 0
+    run = RunDir(only_run(tmp_path))
+    number, _spec = chosen_spec(run.path, None)
+    searched = {p["id"] for p in run.predictions(number)}
+    before = len(fake_llm.calls)
+    again = replay_trial(run.path, None, "search", None)
+    assert again.evaluation.usage.engine_calls == 0 and len(fake_llm.calls) == before
+    assert {r.id for r in again.evaluation.results} == searched
+    test = replay_trial(run.path, None, "test", 5)
+    assert not {r.id for r in test.evaluation.results} & searched
+    assert main(["replay", str(run.path), "--split", "test", "--limit", "3"]) == 0
+    assert "95% CI" in capsys.readouterr().out
+
+    exported = tmp_path / "best.yaml"
+    assert main(["export", str(run.path), "-o", str(exported)]) == 0
+    assert main(["validate", str(exported)]) == 0
+    spec = load_pipeline(exported)
+    preds = run.predictions(number)
+    before = len(fake_llm.calls)
+    with open_client(spec.models) as client:
+        results = Pipeline(spec).run([ExampleInput.from_prompt(p["id"], p["input"]) for p in preds], client)
+    assert [r.output for r in results] == [p["output"] for p in preds]
+    assert len(fake_llm.calls) == before  # every call a cache hit
+    assert yaml.safe_load(exported.read_text())["layers"] == yaml.safe_load(run.best_yaml.read_text())["layers"]
+    for how in ("cheapest", "knee"):
+        assert main(["export", str(run.path), "--pick", how, "-o", str(tmp_path / f"{how}.yaml")]) == 0
+    assert main(["export", str(run.path), "--trial", "999"]) == 2
