@@ -1,9 +1,18 @@
 """Unit-test generator (writes tests for the task) and evaluator (ranks candidates by the
-tests they pass, as judged by a model)."""
+tests they pass: executed in the sandbox for code tasks, judged by a model otherwise).
+
+Execution is I/O inside a component, against the rule that components are pure. It goes
+through one injectable function (`archon_cli.tasks.sandbox.count_passing`, looked up at call
+time so tests substitute it) instead of a new request kind the executor would fulfil: that
+would need changes to the pipeline executor for one component. The sandbox runs of one item
+go out concurrently from a thread pool; they block the event loop for about one run's time.
+"""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from typing import Literal
 
 from pydantic import Field
 
@@ -33,7 +42,10 @@ class UnitTestGenerator(LLMComponent):
         return n_in
 
     def run(self, item: Item, notes: Notes) -> Steps:
-        user = self.prompts.render("user", query=item.query, max_tests=self.params.max_tests)
+        # Code tasks get assert statements, which the evaluator can execute.
+        key = "user_code" if item.entry_point else "user"
+        user = self.prompts.render(key, query=item.query, max_tests=self.params.max_tests,
+                                   entry_point=item.entry_point)
         (text,) = yield [self.request(user)]
         tests = parse_tests(text, self.params.max_tests)
         if tests is None:
@@ -44,18 +56,43 @@ class UnitTestGenerator(LLMComponent):
 
 class UnitTestEvaluatorParams(ModelComponentParams):
     max_tokens: int = Field(64, ge=1)
+    # auto: execute the tests for code tasks (the example has an entry point), judge otherwise.
+    mode: Literal["auto", "execute", "judge"] = "auto"
 
 
 @COMPONENTS.register("unit_test_evaluator")
 class UnitTestEvaluator(LLMComponent):
-    """One judging call per candidate; candidates are stably sorted by tests passed.
-    Fallback: an unreadable judgment counts as zero tests passed."""
+    """Candidates are stably sorted by tests passed. Code tasks (mode auto/execute, the item has
+    an entry point): each candidate's code runs against the generated `assert` tests in the
+    sandbox, zero LLM calls. Otherwise one judging call per candidate.
+    Fallbacks: an unreadable judgment counts as zero tests passed; a code task without any
+    `assert` test keeps the candidates' order (`no_executable_tests`), and so does a non-code
+    item in execute mode (`not_code`)."""
 
     Params = UnitTestEvaluatorParams
     params: UnitTestEvaluatorParams
 
     def calls(self, n_in: int) -> int:
-        return n_in
+        # auto cannot see whether examples are code tasks: n_in is then an upper bound (0 for code).
+        return 0 if self.params.mode == "execute" else n_in
+
+    def _execute(self, item: Item, notes: Notes) -> Item:
+        from archon_cli.tasks import sandbox
+        from archon_cli.tasks.code import build_program, extract_code
+
+        tests = [t for t in item.unit_tests if t.lstrip().startswith("assert")]
+        if not tests:
+            notes.fallback("no_executable_tests")
+            return item
+        ep = item.entry_point
+        prompt = extract_code(item.query, ep) if "```" in item.query else None
+        programs = [build_program(extract_code(c.text, ep), ep, prompt) for c in item.candidates]
+        with ThreadPoolExecutor(max_workers=min(4, len(programs))) as pool:
+            passed = list(pool.map(lambda p: sandbox.count_passing(p, tests), programs))
+        scored = [replace(c, tests_passed=n, tests_total=len(tests))
+                  for c, n in zip(item.candidates, passed, strict=True)]
+        scored.sort(key=lambda c: -(c.tests_passed or 0))
+        return replace(item, candidates=tuple(scored))
 
     def n_out(self, n_in: int) -> int:
         return n_in
@@ -63,6 +100,11 @@ class UnitTestEvaluator(LLMComponent):
     def run(self, item: Item, notes: Notes) -> Steps:
         cands, tests = item.candidates, item.unit_tests
         if not cands:
+            return item
+        if item.entry_point and self.params.mode != "judge":
+            return self._execute(item, notes)
+        if self.params.mode == "execute":  # promised zero calls: nothing to run, keep the order
+            notes.fallback("not_code")
             return item
         listed = "\n".join(f"{i}. {t}" for i, t in enumerate(tests, 1))
         prompts = [self.prompts.render("user", query=item.query, candidate=c.text.strip(), tests=listed) for c in cands]
