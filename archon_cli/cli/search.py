@@ -6,7 +6,11 @@ from pathlib import Path
 
 import typer
 
-from archon_cli.errors import ConfigError
+from archon_cli.errors import ArchonError, ConfigError
+
+
+class Interrupted(ArchonError):
+    exit_code = 130
 
 
 def register(app: typer.Typer) -> None:
@@ -53,7 +57,11 @@ def search(
         def show(status: Status) -> None:
             live.update(progress_view(status))
 
-        status = run_search(cfg, run, resume=resume is not None, on_status=show)
+        try:
+            status = run_search(cfg, run, resume=resume is not None, on_status=show)
+        except KeyboardInterrupt:
+            # typer would turn this into exit code 130 that main() cannot see; say how to go on
+            raise Interrupted(f"interrupted; the run is resumable: archon search --resume {run.path}") from None
     study = open_study(run, cfg)
     rows = trial_rows(study, cfg)
     summary = run_summary(rows)

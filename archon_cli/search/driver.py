@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from archon_cli.config.search import SearchConfig
+from archon_cli.errors import BudgetExceeded
 from archon_cli.llm.usage import Usage
 from archon_cli.runs import RunDir, env_info
 from archon_cli.search.objective import TrialOutcome, engine_tokens, run_trial
@@ -109,11 +110,13 @@ def run_search(cfg: SearchConfig, run: RunDir, *, resume: bool,
     cache_path = run.cache_db if cfg.execution.cache == "run" else default_cache_path()
     loop = asyncio.new_event_loop()
     try:
-        with open_client(models, use_cache=cfg.execution.cache != "off", cache_path=cache_path) as client:
+        with open_client(models, use_cache=cfg.execution.cache != "off", cache_path=cache_path) as client, \
+                Interrupt(loop) as interrupt:
             _refresh(status, study)
             on_status(status)
             try:
                 while status.done < status.total:
+                    interrupt.check()
                     status.stop_reason = _over_budget(status, cfg)
                     if status.duplicates >= MAX_DUPLICATES:
                         status.stop_reason = f"the sampler proposed {MAX_DUPLICATES} seen architectures in a row"
@@ -121,7 +124,8 @@ def run_search(cfg: SearchConfig, run: RunDir, *, resume: bool,
                     if status.stop_reason:
                         break
                     before = status.duplicates
-                    _one_trial(study, cfg, run, client, loop, search_examples, scorer, status, on_status)
+                    _one_trial(study, cfg, run, client, interrupt, search_examples, scorer, status, on_status)
+                    interrupt.check()
                     if status.duplicates > before:
                         continue
                     status.duplicates = 0
@@ -130,12 +134,13 @@ def run_search(cfg: SearchConfig, run: RunDir, *, resume: bool,
                     on_status(status)
                 else:
                     status.stop_reason = "trials done"
+            except BudgetExceeded as exc:
+                status.stop_reason = str(exc)  # the trial in flight is re-enqueued for a resume
             except KeyboardInterrupt:
                 status.stop_reason = "interrupted"
                 raise
             finally:
-                if status.stop_reason == "interrupted":
-                    recover_interrupted(study, run)
+                recover_interrupted(study, run)  # the trial in flight, if any
                 study.set_user_attr("stop_reason", status.stop_reason or "stopped")
                 run.log(f"search stopped: {status.stop_reason}")
                 run.write_json(run.env_json, env_info(client.engines.describe()) | _created(run))
@@ -143,6 +148,52 @@ def run_search(cfg: SearchConfig, run: RunDir, *, resume: bool,
     finally:
         loop.close()
     return status
+
+
+class Interrupt:
+    """Ctrl-C during a search: cancels the evaluation in flight (every await unwinds, the trial is
+    re-enqueued) or, between evaluations, stops at the next safe point, never mid-write."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.requested = False
+        self.task: asyncio.Task[Any] | None = None
+        self._previous: Any = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.requested = True
+        if self.task is not None:
+            self.loop.call_soon_threadsafe(self.task.cancel)
+
+    def __enter__(self) -> Interrupt:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def check(self) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+
+    def run(self, coro: Any) -> Any:
+        self.check()
+        self.task = self.loop.create_task(coro)
+        try:
+            return self.loop.run_until_complete(self.task)
+        except asyncio.CancelledError:
+            if self.requested:
+                raise KeyboardInterrupt from None
+            raise
+        finally:
+            self.task = None
 
 
 def _created(run: RunDir) -> dict[str, Any]:
@@ -220,7 +271,7 @@ def _refresh(status: Status, study: Any) -> None:
         status.best, status.best_trial = top.values[0], top.number
 
 
-def _one_trial(study: Any, cfg: SearchConfig, run: RunDir, client: Any, loop: asyncio.AbstractEventLoop,
+def _one_trial(study: Any, cfg: SearchConfig, run: RunDir, client: Any, interrupt: Interrupt,
                examples: list[Any], scorer: Any, status: Status, on_status: Callable[[Status], None]) -> None:
     from optuna.trial import TrialState
 
@@ -258,7 +309,16 @@ def _one_trial(study: Any, cfg: SearchConfig, run: RunDir, client: Any, loop: as
             status.last = f"trial {trial.number}: {score:.3f} on {size} examples"
             on_status(status)
 
-        outcome = run_trial(spec, examples, scorer, client, run=loop.run_until_complete, rungs=cfg.search.fidelity.rungs,
+        def drive(coro: Any) -> Any:
+            if cfg.budget.wall_s is not None:
+                coro = asyncio.wait_for(coro, timeout=max(0.0, cfg.budget.wall_s - status.elapsed))
+            try:
+                return interrupt.run(coro)
+            except TimeoutError:
+                raise BudgetExceeded(f"wall-clock budget spent ({cfg.budget.wall_s:.0f}s) "
+                                     f"during trial {trial.number}") from None
+
+        outcome = run_trial(spec, examples, scorer, client, run=drive, rungs=cfg.search.fidelity.rungs,
                             eta=cfg.search.fidelity.eta, rung_competitors=competitors,
                             calls_budget=cfg.budget.calls_per_query, on_rung=on_rung)
     _record(study, trial, outcome, cfg, run, spec is not None)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from archon_cli.config.pipeline import PipelineSpec
 from archon_cli.config.search import Objective
+from archon_cli.errors import BudgetExceeded
 from archon_cli.evaluate import Evaluation, aevaluate
 from archon_cli.llm.client import LLMClient
 from archon_cli.llm.usage import Usage
@@ -122,6 +123,8 @@ def run_trial(spec: PipelineSpec, examples: Sequence[Example], scorer: Scorer, c
             if k < len(sizes) - 1 and not promotable(out.accuracy, rung_competitors(size), eta):
                 out.state, out.reason = "pruned", f"not promoted after {size} examples"
                 return out
+    except BudgetExceeded:
+        raise  # the search stops; the driver re-enqueues this trial
     except Exception as exc:  # trial boundary: engine, scorer or component failure fails this trial only
         out.state, out.reason = "fail", f"{type(exc).__name__}: {exc}"
         out.traceback = traceback.format_exc()

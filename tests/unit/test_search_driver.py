@@ -176,3 +176,20 @@ def test_replay_and_export_reuse_the_cache_and_never_touch_search_examples(
     for how in ("cheapest", "knee"):
         assert main(["export", str(run.path), "--pick", how, "-o", str(tmp_path / f"{how}.yaml")]) == 0
     assert main(["export", str(run.path), "--trial", "999"]) == 2
+
+
+def test_wall_clock_budget_stops_mid_trial_and_leaves_it_resumable(tmp_path: Path, fake_llm: type[FakeLLM]) -> None:
+    import time
+
+    def slow(messages: list[dict[str, str]], sampling: dict[str, Any]) -> str:
+        time.sleep(0.1)
+        return solver(messages, sampling)
+
+    fake_llm.reset(slow)
+    cfg = load_search_config(search_config(tmp_path, trials=10, search_size=6, budget={"wall_s": 1.5}))
+    run = RunDir.create(tmp_path / "runs", "t")
+    status = run_search(cfg, run, resume=False)
+    assert status.stop_reason is not None and "wall-clock budget" in status.stop_reason
+    rows = list(csv.DictReader(run.trials_csv.open()))
+    assert rows[-1]["reason"] == "interrupted" and rows[-1]["state"] == "FAIL"
+    assert run.trials_csv.is_file() and run.log_txt.is_file() and run.env_json.is_file()
