@@ -6,8 +6,11 @@ from __future__ import annotations
 import re
 
 _INDEX = re.compile(r"\[?\(?\b(\d{1,3})\b\)?\]?")
-_SECTION = re.compile(r"^\s*(?:\*\*)?\s*(?:\[(\d{1,3})\]|(?:answer|response|candidate)\s*#?\s*(\d{1,3})|(\d{1,3})[.):])",
-                      re.IGNORECASE | re.MULTILINE)
+# A section starts at a line beginning `[2]`, `Answer 2`, `Response #2` or `2.` / `2)` / `2:`.
+_SECTION = re.compile(
+    r"^\s*(?:\*\*)?\s*(?:\[(\d{1,3})\]|(?:answer|response|candidate)\s*#?\s*(\d{1,3})|(\d{1,3})[.):])",
+    re.IGNORECASE | re.MULTILINE,
+)
 
 
 def parse_ranking(text: str, n: int) -> list[int] | None:

@@ -26,6 +26,7 @@ def composition_problems(layers: list[list[ComponentParams]]) -> list[str]:
             if li > 0 and first_only:
                 problems.append(f"layers.{li}.{ci}.type: {comp.type!r} belongs in the first layer only")
             if comp.type == "unit_test_evaluator" and "unit_test_generator" not in seen_types:
-                problems.append(f"layers.{li}.{ci}.type: a unit_test_evaluator needs a unit_test_generator in an earlier layer")
+                problems.append(f"layers.{li}.{ci}.type: a unit_test_evaluator needs a unit_test_generator "
+                                "in an earlier layer")
         seen_types.update(types)
     return problems

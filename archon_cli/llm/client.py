@@ -57,8 +57,16 @@ class LLMClient:
         self._semaphores: dict[str, asyncio.Semaphore] = {}
         # Identical requests in flight at once share one engine call (and count as cache hits).
         self._inflight: dict[str, asyncio.Future[RawCompletion]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _bind_loop(self) -> None:
+        """Semaphores and futures belong to one event loop; a client may serve several runs."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._loop, self._semaphores, self._inflight = loop, {}, {}
 
     async def complete(self, req: Request) -> Completion:
+        self._bind_loop()
         provider = self.providers[req.model]
         price = self.models[req.model].price
         messages = [{"role": m.role, "content": m.content} for m in req.messages]

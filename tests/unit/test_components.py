@@ -42,7 +42,8 @@ LAYER_CASES = {
     "ranker": [GEN3, [{"type": "ranker", "model": "m", "top_k": 2}]],
     "critic": [GEN3, [{"type": "critic", "model": "m"}]],
     "verifier": [GEN3, [{"type": "verifier", "model": "m"}]],
-    "unit_tests": [GEN3, [{"type": "unit_test_generator", "model": "m"}], [{"type": "unit_test_evaluator", "model": "m"}]],
+    "unit_tests": [GEN3, [{"type": "unit_test_generator", "model": "m"}],
+                   [{"type": "unit_test_evaluator", "model": "m"}]],
     "majority_vote": [GEN3, [{"type": "majority_vote"}]],
     "ensemble": [[{"type": "generator", "model": "m", "temperature": 0.2},
                   {"type": "generator", "model": "m", "samples": 2}]],
@@ -60,7 +61,7 @@ def test_estimate_equals_calls_made(fake_llm: type[FakeLLM], case: str) -> None:
 
 def test_identical_requests_in_flight_share_one_call(fake_llm: type[FakeLLM]) -> None:
     # Two generators with the same settings ask the same question with the same seed.
-    pipe, results = run([[{"type": "generator", "model": "m"}, {"type": "generator", "model": "m"}]], n_examples=1)
+    _pipe, results = run([[{"type": "generator", "model": "m"}, {"type": "generator", "model": "m"}]], n_examples=1)
     assert len(fake_llm.calls) == 1
     assert results[0].usage.calls == 2
     assert results[0].usage.cache_hits == 1

@@ -32,7 +32,8 @@ def write(tmp_path: Path, text: str) -> Path:
         ("  - [{type: ranker, model: smol, top_k: 2, topk: 3}]", "layers.1.0.topk: unknown key"),
         ("  - [{type: ranker, model: smol, top_k: two}]", "layers.1.0.top_k: Input should be a valid integer"),
         ("  - [{type: ranker, model: nope, top_k: 2}]", "layers.1.0.model: unknown model alias 'nope'"),
-        ("  - [{type: ranker, model: smol, top_k: -1}]", "layers.1.0.top_k: Input should be greater than or equal to 1"),
+        ("  - [{type: ranker, model: smol, top_k: -1}]",
+         "layers.1.0.top_k: Input should be greater than or equal to 1"),
     ],
 )
 def test_validate_names_file_and_yaml_path(tmp_path: Path, capsys: pytest.CaptureFixture[str],

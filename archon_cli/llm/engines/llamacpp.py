@@ -11,9 +11,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import select
 import subprocess
 import sys
-import select
 import tempfile
 from pathlib import Path
 

@@ -1,0 +1,3 @@
+from archon_cli.cli.app import entry
+
+entry()

@@ -1,0 +1,103 @@
+"""The real embedded engine (SmolLM2-135M on llama.cpp): estimates, cache, lifecycle, CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from archon_cli.config.pipeline import parse_pipeline
+from archon_cli.llm.cache import CompletionCache
+from archon_cli.llm.client import LLMClient
+from archon_cli.llm.engines.manager import Engines
+from archon_cli.pipeline import ExampleInput, Pipeline
+
+ROOT = Path(__file__).parents[2]
+SMOL = {"s": {"model": "local/smollm2-135m"}}
+GEN = {"type": "generator", "model": "s", "samples": 3, "max_tokens": 16}
+SHORT = {"model": "s", "max_tokens": 12}
+
+CASES: dict[str, list[list[dict[str, Any]]]] = {
+    "ensemble+fuser": [[GEN, {"type": "generator", "model": "s", "temperature": 0.0, "max_tokens": 16}],
+                       [{"type": "fuser", "samples": 2, **SHORT}]],
+    "critic+ranker": [[GEN], [{"type": "critic", **SHORT}], [{"type": "ranker", "top_k": 2, **SHORT}]],
+    "verifier": [[GEN], [{"type": "verifier", **SHORT}]],
+    "unit_tests+vote": [[GEN], [{"type": "unit_test_generator", **SHORT}],
+                        [{"type": "unit_test_evaluator", **SHORT}], [{"type": "majority_vote"}]],
+}
+EXAMPLES = [ExampleInput.from_prompt("a", "What is 3 + 4?"), ExampleInput.from_prompt("b", "What is 10 - 6?")]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_estimate_equals_engine_calls_and_rerun_is_free(case: str, engines: Engines, tmp_path: Path) -> None:
+    pipe = Pipeline(parse_pipeline({"name": case, "models": SMOL, "layers": CASES[case]}, case))
+    estimate = pipe.estimate_calls()
+    cache = CompletionCache(tmp_path / "cache.db")
+
+    first_client = LLMClient(pipe.spec.models, engines, cache, record_engine_calls=True)
+    first = pipe.run(EXAMPLES, first_client)
+    assert all(r.error is None and r.output for r in first)
+    for r in first:
+        assert r.usage.calls == estimate.calls
+    # Every call asked for reached the engine, except identical requests in flight at once.
+    dedup = sum(r.usage.cache_hits for r in first)
+    assert len(first_client.engine_calls) == estimate.calls * len(EXAMPLES) - dedup
+
+    second_client = LLMClient(pipe.spec.models, engines, cache, record_engine_calls=True)
+    second = pipe.run(EXAMPLES, second_client)
+    assert second_client.engine_calls == []
+    assert [r.output for r in second] == [r.output for r in first]
+
+
+def test_dead_engine_is_restarted(engines: Engines, tmp_path: Path) -> None:
+    pipe = Pipeline(parse_pipeline({"name": "g", "models": SMOL, "layers": [[GEN]]}, "g"))
+    client = LLMClient(pipe.spec.models, engines, None)
+    assert pipe.run(EXAMPLES[:1], client)[0].error is None
+    for engine in engines._llamacpp.values():
+        assert engine._proc is not None
+        engine._proc.kill()
+        engine._proc.wait()
+    restarts = engines.restarts
+    result = pipe.run(EXAMPLES[1:], client)[0]
+    assert result.error is None
+    assert engines.restarts == restarts + 1
+
+
+def _archon(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "archon_cli", *args], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, **(env or {})}, timeout=300)
+
+
+def _engine_processes() -> list[str]:
+    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if "llamacpp_server" in line and str(os.getpid()) not in line]
+
+
+def test_archon_run_answers_and_stops_its_engine(tmp_path: Path) -> None:
+    before = _engine_processes()
+    done = _archon("run", "configs/sample_rank_fuse.yaml", "--prompt", "What is 17 + 25?",
+                   env={"ARCHON_CACHE_DIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip()
+    assert "calls 6 (engine 6, cache hits 0)" in " ".join(done.stderr.split())
+    assert _engine_processes() == before
+
+
+def test_archon_eval_reports_accuracy_with_ci(tmp_path: Path) -> None:
+    done = _archon("eval", "configs/single_model.yaml", "--dataset", "arithmetic", "--limit", "4",
+                   env={"ARCHON_CACHE_DIR": str(tmp_path)})
+    assert done.returncode == 0, done.stderr
+    assert "accuracy" in done.stdout and "95% CI" in done.stdout and "n=4" in done.stdout
+    assert "per query: 1.0 calls" in done.stdout
+
+
+def test_help_imports_no_heavy_module() -> None:
+    code = ("import sys\nfrom archon_cli.cli.app import main\nmain(['--help'])\n"
+            "print(sorted(m for m in ('litellm', 'ray', 'optuna', 'pandas', 'xllamacpp', 'matplotlib') "
+            "if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.stdout.strip().endswith("[]"), done.stdout
