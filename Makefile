@@ -31,8 +31,10 @@ lint: setup
 	$(VENV)/bin/ruff check archon_cli tests benchmarks
 	$(VENV)/bin/mypy
 
+# A real search on the embedded CPU model (< 5 min on 2 cores), then the held-out score of the best.
 demo: setup
-	$(VENV)/bin/archon eval configs/sample_rank_fuse.yaml --dataset arithmetic --limit 20
+	$(VENV)/bin/archon search configs/quickstart.yaml
+	$(VENV)/bin/archon replay "$$(ls -d runs/*-quickstart | tail -1)" --split test --limit 10
 
 bench: setup
 	$(PY) benchmarks/engine_overhead.py

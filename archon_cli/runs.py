@@ -115,7 +115,7 @@ def env_info(engines: list[dict[str, object]] | None = None) -> dict[str, Any]:
     """Versions, git sha, hardware and engines: what a result needs to be reproduced."""
     from importlib.metadata import PackageNotFoundError, version
 
-    versions = {}
+    versions: dict[str, str | None] = {}
     for pkg in ("archon-cli", "optuna", "litellm", "pydantic", "xllamacpp", "ray", "reasoning-gym"):
         try:
             versions[pkg] = version(pkg)

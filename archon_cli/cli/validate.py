@@ -42,7 +42,7 @@ def _pipeline(file: Path, data: object) -> None:
     out.print(f"calls per query: {est.calls}{bound}; per layer: {list(est.per_layer)}")
 
 
-def _print_space(label: str, space: object, models: dict) -> None:  # type: ignore[type-arg]
+def _print_space(label: str, space: object, models: dict) -> None:
     from archon_cli.cli.output import console
     from archon_cli.config.space import SpaceSpec
     from archon_cli.search.space import summarize

@@ -62,11 +62,15 @@ class Fidelity(Strict):
 Objective = Literal["accuracy", "calls", "tokens", "usd"]
 
 
+def _accuracy_only() -> list[Objective]:
+    return ["accuracy"]
+
+
 class SearchSettings(Strict):
     trials: int = Field(20, ge=1)
     sampler: Literal["tpe", "random", "grid", "nsga2", "gp"] = "tpe"  # TPE: robust default for conditional spaces
     # ["accuracy"] = single objective (budget as constraints); ["accuracy", COST] = Pareto front.
-    objectives: list[Objective] = Field(default_factory=lambda: ["accuracy"], min_length=1, max_length=2)
+    objectives: list[Objective] = Field(default_factory=_accuracy_only, min_length=1, max_length=2)
     seed: int = 0  # sampler seed
     seed_architectures: bool = True  # enqueue single / best-of-n / MoA / Archon first when expressible
     fidelity: Fidelity = Fidelity()

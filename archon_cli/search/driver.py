@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from archon_cli.config.pipeline import PipelineSpec
 from archon_cli.config.search import SearchConfig
 from archon_cli.errors import BudgetExceeded
 from archon_cli.llm.usage import Usage
@@ -85,12 +86,11 @@ def recover_interrupted(study: Any, run: RunDir) -> int:
 def run_search(cfg: SearchConfig, run: RunDir, *, resume: bool,
                on_status: Callable[[Status], None] = lambda s: None) -> Status:
     """Run (or continue) the search in `run`; returns the final status (stop reason set)."""
-    from optuna.trial import TrialState
 
     from archon_cli.llm.session import default_cache_path, open_client
     from archon_cli.tasks.loading import load_task
 
-    space, models = cfg.resolved_space(), cfg.resolved_models()
+    models = cfg.resolved_models()
     examples, scorer = load_task(cfg.task.dataset, cfg.task.scorer, limit=cfg.task.size, seed=cfg.task.seed)
     search_examples, _test = split(examples, cfg.task)
     study = open_study(run, cfg)
@@ -286,11 +286,11 @@ def _one_trial(study: Any, cfg: SearchConfig, run: RunDir, client: Any, interrup
             status.duplicates += 1
             status.running = None
             return
-        spec = to_spec(space, models, layers, name=f"{cfg.name}-trial-{trial.number}")
+        spec: PipelineSpec | None = to_spec(space, models, layers, name=f"{cfg.name}-trial-{trial.number}")
     except Infeasible as exc:
         outcome = TrialOutcome("infeasible", str(exc))
         spec = None
-    else:
+    if spec is not None:
         tdir.mkdir(parents=True, exist_ok=True)
         from archon_cli.fsutil import atomic_write_text
 

@@ -149,7 +149,7 @@ class DictChooser:
         return float(self._get(name))
 
     def categorical(self, name: str, choices: list[Scalar]) -> Scalar:
-        return self._get(name)  # type: ignore[no-any-return]
+        return self._get(name)
 
 
 class OptunaChooser:
@@ -163,7 +163,7 @@ class OptunaChooser:
         return float(self.trial.suggest_float(name, lo, hi, log=log))
 
     def categorical(self, name: str, choices: list[Scalar]) -> Scalar:
-        return self.trial.suggest_categorical(name, choices)  # type: ignore[no-any-return]
+        return self.trial.suggest_categorical(name, choices)
 
 
 @dataclass
@@ -194,7 +194,7 @@ class ScriptChooser:
         return float(self._pick(name, [round(mid, 4)]))
 
     def categorical(self, name: str, choices: list[Scalar]) -> Scalar:
-        return self._pick(name, list(choices))  # type: ignore[no-any-return]
+        return self._pick(name, list(choices))
 
 
 @dataclass(frozen=True)

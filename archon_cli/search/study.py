@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from archon_cli.config.pipeline import ModelSpec, PipelineSpec
 from archon_cli.config.search import SearchConfig
@@ -20,8 +20,9 @@ from archon_cli.search.space import enumerate_space
 TPE_STARTUP = 4  # random trials before TPE models the space: small, since our budgets allow few trials
 
 
-def directions(cfg: SearchConfig) -> list[str]:
-    return ["maximize"] + ["minimize"] * (len(cfg.search.objectives) - 1)
+def directions(cfg: SearchConfig) -> list[Literal["minimize", "maximize"]]:
+    costs: list[Literal["minimize", "maximize"]] = ["minimize"] * (len(cfg.search.objectives) - 1)
+    return ["maximize", *costs]
 
 
 def make_sampler(cfg: SearchConfig) -> Any:
@@ -106,7 +107,7 @@ def grid_points(space: SpaceSpec, models: dict[str, ModelSpec], calls_budget: in
     """Every feasible configuration within budget, in a seeded random order."""
     from archon_cli.pipeline import Pipeline
 
-    points = [p.params for p in enumerate_space(space, models)
-              if p.spec is not None and (calls_budget is None or Pipeline(p.spec).estimate_calls().calls <= calls_budget)]
+    points = [p.params for p in enumerate_space(space, models) if p.spec is not None
+              and (calls_budget is None or Pipeline(p.spec).estimate_calls().calls <= calls_budget)]
     random.Random(seed).shuffle(points)
     return points

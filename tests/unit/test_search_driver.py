@@ -17,7 +17,7 @@ from archon_cli.llm.session import open_client
 from archon_cli.pipeline import ExampleInput, Pipeline
 from archon_cli.runs import RunDir
 from archon_cli.search.driver import run_search
-from archon_cli.search.objective import promotable, rung_sizes, run_trial
+from archon_cli.search.objective import promotable, run_trial, rung_sizes
 from archon_cli.search.replay import chosen_spec, replay_trial
 from archon_cli.tasks.loading import load_task
 from tests.fakes import FakeLLM
@@ -81,9 +81,8 @@ def test_search_writes_a_complete_run_dir(tmp_path: Path, fake_llm: type[FakeLLM
 def test_over_budget_architecture_costs_zero_calls(tmp_path: Path, fake_llm: type[FakeLLM]) -> None:
     cfg = load_search_config(search_config(tmp_path))
     examples, scorer = load_task("arithmetic", None, limit=3)
-    spec = parse_pipeline({"name": "big", "models": {"m": {"model": "fake/x"}},
-                           "layers": [[{"type": "generator", "model": "m", "samples": 5}], [{"type": "fuser", "model": "m"}]]},
-                          "t")
+    layers = [[{"type": "generator", "model": "m", "samples": 5}], [{"type": "fuser", "model": "m"}]]
+    spec = parse_pipeline({"name": "big", "models": {"m": {"model": "fake/x"}}, "layers": layers}, "t")
     with open_client(cfg.resolved_models()) as client:
         import asyncio
 
