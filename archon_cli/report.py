@@ -170,6 +170,7 @@ def leaderboard(rows: list[dict[str, Any]], limit: int = 10, cost: str = "calls_
 
     table = Table("trial", "accuracy", "examples", "calls/q", "tokens/q", "cache hits", "architecture",
                   title="Leaderboard (complete trials, search split)")
+    table.columns[-1].overflow = "fold"  # the architecture is the point: wrap it, never cut it
     ranked = sorted(complete_rows(rows), key=lambda r: (-r["accuracy"], r[cost] or 0))
     for r in ranked[:limit]:
         table.add_row(str(r["number"]), f"{r['accuracy']:.3f}", str(r["n_examples"]), f"{r['calls_per_query']}",
