@@ -37,6 +37,12 @@ class ModelSpec(Strict):
     # None = engine default (embedded engine: its slot count; hosted APIs: 16).
     max_concurrency: int | None = Field(None, ge=1)
     timeout_s: float = Field(120.0, gt=0)
+    # Engines the tool starts itself (local/..., vllm/... without api_base). Replicas run as
+    # supervised Ray actors when the search runs on Ray; one replica otherwise.
+    replicas: int = Field(1, ge=1)
+    gpus_per_replica: int = Field(0, ge=0)  # vLLM: also its tensor-parallel size
+    cpus_per_replica: float = Field(1.0, ge=0)
+    engine_args: list[str] = Field(default_factory=list)  # extra command-line flags for vllm serve
 
 
 class ComponentParams(Strict):

@@ -12,7 +12,7 @@ from archon_cli.components.state import Request
 from archon_cli.config.pipeline import ModelSpec, Price
 from archon_cli.errors import LLMCallError
 from archon_cli.llm.cache import CompletionCache, cache_key
-from archon_cli.llm.engines.manager import Engines
+from archon_cli.llm.engines.manager import EngineSource
 from archon_cli.llm.providers import PROVIDERS, provider_name
 from archon_cli.llm.providers.base import Provider, RawCompletion, TransientError
 
@@ -45,7 +45,7 @@ class EngineCall:
 @dataclass
 class LLMClient:
     models: dict[str, ModelSpec]
-    engines: Engines
+    engines: EngineSource
     cache: CompletionCache | None = None
     record_engine_calls: bool = False
     engine_calls: list[EngineCall] = field(default_factory=list)

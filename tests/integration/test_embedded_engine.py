@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -57,10 +59,9 @@ def test_dead_engine_is_restarted(engines: Engines, tmp_path: Path) -> None:
     pipe = Pipeline(parse_pipeline({"name": "g", "models": SMOL, "layers": [[GEN]]}, "g"))
     client = LLMClient(pipe.spec.models, engines, None)
     assert pipe.run(EXAMPLES[:1], client)[0].error is None
-    for engine in engines._llamacpp.values():
-        assert engine._proc is not None
-        engine._proc.kill()
-        engine._proc.wait()
+    for engine in engines.describe():
+        os.kill(int(str(engine["pid"])), signal.SIGKILL)
+    time.sleep(0.5)
     restarts = engines.restarts
     result = pipe.run(EXAMPLES[1:], client)[0]
     assert result.error is None

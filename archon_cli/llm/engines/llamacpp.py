@@ -93,6 +93,9 @@ class LlamaCppEngine:
     def alive(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
 
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
     def stop(self) -> None:
         proc, self._proc = self._proc, None
         if proc is None:

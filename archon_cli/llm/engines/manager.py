@@ -1,47 +1,89 @@
-"""Owns the engine processes of one command; a context manager that stops them all."""
+"""Engines the tool starts itself, behind one small interface that providers ask for URLs.
+
+`Engines` runs them in this process's children (one per model); `cluster.RayEngines` routes to
+replicas supervised as Ray actors. Both are context managers that stop what they started.
+"""
 
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 from types import TracebackType
+from typing import Protocol
 
-from archon_cli.llm.engines.llamacpp import DEFAULT_SLOTS, LlamaCppEngine
+from archon_cli.config.pipeline import ModelSpec
+from archon_cli.errors import ConfigError
+from archon_cli.llm.engines.llamacpp import DEFAULT_SLOTS, LlamaCppEngine, resolve_gguf
 
 
-class Engines:
-    def __init__(self) -> None:
-        self._llamacpp: dict[Path, LlamaCppEngine] = {}
-        self._lock = threading.Lock()
-        self.restarts = 0
+class EngineProcess(Protocol):
+    url: str | None
 
-    def llamacpp_url(self, gguf: Path, concurrency: int) -> str:
-        """Base URL of the engine serving `gguf`; starts it, or restarts it if it died."""
-        with self._lock:
-            engine = self._llamacpp.get(gguf)
-            if engine is not None and not engine.alive():
-                engine.stop()
-                self.restarts += 1
-                engine = None
-            if engine is None:
-                engine = LlamaCppEngine(gguf, slots=max(DEFAULT_SLOTS, concurrency))
-                engine.start()
-                self._llamacpp[gguf] = engine
-            return f"{engine.url}/v1"
+    def start(self) -> str: ...
+    def alive(self) -> bool: ...
+    def pid(self) -> int | None: ...
+    def stop(self) -> None: ...
+
+
+def make_engine(spec: ModelSpec) -> EngineProcess:
+    if spec.model.startswith("local/"):
+        return LlamaCppEngine(resolve_gguf(spec.model), slots=max(DEFAULT_SLOTS, spec.max_concurrency or 0))
+    if spec.model.startswith("vllm/"):
+        from archon_cli.llm.engines.vllm import VLLMServer
+
+        return VLLMServer(spec)
+    raise ConfigError(f"{spec.model}: no engine to start for this model (give api_base)")
+
+
+class EngineSource:
+    """Where providers get the base URL (…/v1) of an engine serving a model."""
+
+    def url(self, spec: ModelSpec) -> str:
+        raise NotImplementedError
+
+    def report_failure(self, spec: ModelSpec, url: str) -> None:
+        """A call to `url` failed in a way an engine restart could fix."""
 
     def describe(self) -> list[dict[str, object]]:
-        return [{"engine": "llama.cpp", "gguf": str(e.gguf), "slots": e.slots, "url": e.url}
-                for e in self._llamacpp.values()]
+        return []
 
     def stop(self) -> None:
-        with self._lock:
-            for engine in self._llamacpp.values():
-                engine.stop()
-            self._llamacpp.clear()
+        pass
 
-    def __enter__(self) -> Engines:
+    def __enter__(self) -> EngineSource:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.stop()
+
+
+class Engines(EngineSource):
+    """One engine process per model string, started on first use, restarted if it died."""
+
+    def __init__(self) -> None:
+        self._engines: dict[str, EngineProcess] = {}
+        self._lock = threading.Lock()
+        self.restarts = 0
+
+    def url(self, spec: ModelSpec) -> str:
+        with self._lock:
+            engine = self._engines.get(spec.model)
+            if engine is not None and not engine.alive():
+                engine.stop()
+                self.restarts += 1
+                engine = None
+            if engine is None:
+                engine = make_engine(spec)
+                engine.start()
+                self._engines[spec.model] = engine
+            return f"{engine.url}/v1"
+
+    def describe(self) -> list[dict[str, object]]:
+        return [{"model": model, "url": e.url, "pid": e.pid(), "restarts": self.restarts}
+                for model, e in self._engines.items()]
+
+    def stop(self) -> None:
+        with self._lock:
+            for engine in self._engines.values():
+                engine.stop()
+            self._engines.clear()

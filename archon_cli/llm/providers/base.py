@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from archon_cli.config.pipeline import ModelSpec
 from archon_cli.errors import ArchonError
-from archon_cli.llm.engines.manager import Engines
+from archon_cli.llm.engines.manager import EngineSource
 
 # Hosted APIs: enough in flight to hide latency, few enough to stay under common rate limits.
 DEFAULT_API_CONCURRENCY = 16
@@ -36,7 +36,7 @@ class Provider(ABC):
     # Sampling seed = the request's sample index, so repeated samples are reproducible.
     send_seed: ClassVar[bool] = False
 
-    def __init__(self, spec: ModelSpec, engines: Engines) -> None:
+    def __init__(self, spec: ModelSpec, engines: EngineSource) -> None:
         self.spec = spec
         self.engines = engines
 

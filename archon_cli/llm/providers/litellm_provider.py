@@ -11,7 +11,7 @@ import os
 import threading
 from typing import Any
 
-from archon_cli.errors import ConfigError, LLMCallError
+from archon_cli.errors import LLMCallError
 from archon_cli.llm.providers import PROVIDERS
 from archon_cli.llm.providers.base import Provider, RawCompletion, TransientError
 
@@ -82,16 +82,17 @@ class LitellmProvider(Provider):
 
 @PROVIDERS.register("vllm")
 class VLLMProvider(Provider):
-    """`vllm/<hf-id>`: a vLLM OpenAI-compatible server at `api_base`."""
+    """`vllm/<hf-id>`: a running vLLM server at `api_base`, or `vllm serve` replicas the tool
+    starts itself (the `vllm` extra) when api_base is not given."""
 
     send_seed = True
 
-    def __init__(self, spec: Any, engines: Any) -> None:
-        super().__init__(spec, engines)
-        if not spec.api_base:
-            raise ConfigError(f"{spec.model}: set api_base to the URL of a running vLLM server (http://HOST:8000/v1)")
-
     async def complete(self, messages: list[dict[str, str]], sampling: dict[str, Any]) -> RawCompletion:
+        from archon_cli.llm.providers.local import engine_complete
+
+        model = "hosted_vllm/" + self.spec.model.removeprefix("vllm/")
+        if self.spec.api_base is None:
+            return await engine_complete(self, model, messages, sampling)
         key = os.environ.get(self.spec.api_key_env) if self.spec.api_key_env else "none"
-        return await litellm_complete("hosted_vllm/" + self.spec.model.removeprefix("vllm/"), messages, sampling,
-                                      timeout_s=self.spec.timeout_s, api_base=self.spec.api_base, api_key=key)
+        return await litellm_complete(model, messages, sampling, timeout_s=self.spec.timeout_s,
+                                      api_base=self.spec.api_base, api_key=key)

@@ -7,9 +7,9 @@ from typing import Any
 
 from archon_cli.config.pipeline import ModelSpec
 from archon_cli.llm.engines.llamacpp import DEFAULT_SLOTS, gguf_identity, resolve_gguf
-from archon_cli.llm.engines.manager import Engines
+from archon_cli.llm.engines.manager import EngineSource
 from archon_cli.llm.providers import PROVIDERS
-from archon_cli.llm.providers.base import Provider, RawCompletion
+from archon_cli.llm.providers.base import Provider, RawCompletion, TransientError
 from archon_cli.llm.providers.litellm_provider import litellm_complete
 
 
@@ -17,7 +17,7 @@ from archon_cli.llm.providers.litellm_provider import litellm_complete
 class LocalProvider(Provider):
     send_seed = True
 
-    def __init__(self, spec: ModelSpec, engines: Engines) -> None:
+    def __init__(self, spec: ModelSpec, engines: EngineSource) -> None:
         super().__init__(spec, engines)
         self.gguf = resolve_gguf(spec.model)
 
@@ -30,7 +30,17 @@ class LocalProvider(Provider):
         return self.spec.max_concurrency or DEFAULT_SLOTS
 
     async def complete(self, messages: list[dict[str, str]], sampling: dict[str, Any]) -> RawCompletion:
-        # Starts the engine on first use, restarts it if it died (blocking: off the event loop).
-        url = await asyncio.to_thread(self.engines.llamacpp_url, self.gguf, self.max_concurrency)
-        return await litellm_complete("openai/" + self.gguf.stem, messages, sampling, timeout_s=self.spec.timeout_s,
+        return await engine_complete(self, "openai/" + self.gguf.stem, messages, sampling)
+
+
+async def engine_complete(provider: Provider, litellm_model: str, messages: list[dict[str, str]],
+                          sampling: dict[str, Any]) -> RawCompletion:
+    """A call to an engine the tool runs: ask for a URL (starts or restarts it: blocking, so off
+    the event loop), and report transient failures so a dead replica is routed around."""
+    url = await asyncio.to_thread(provider.engines.url, provider.spec)
+    try:
+        return await litellm_complete(litellm_model, messages, sampling, timeout_s=provider.spec.timeout_s,
                                       api_base=url, api_key="none")
+    except TransientError:
+        provider.engines.report_failure(provider.spec, url)
+        raise
