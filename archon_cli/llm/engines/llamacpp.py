@@ -58,8 +58,9 @@ class LlamaCppEngine:
     """One llama.cpp server process. `start()` returns its OpenAI-compatible base URL."""
 
     def __init__(self, gguf: Path, slots: int = DEFAULT_SLOTS, ctx_per_slot: int = DEFAULT_CTX_PER_SLOT,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, host: str = "127.0.0.1") -> None:
         self.gguf = gguf
+        self.host = host
         self.slots = slots
         self.ctx_per_slot = ctx_per_slot
         self.threads = threads or os.cpu_count() or 2
@@ -75,7 +76,7 @@ class LlamaCppEngine:
         cmd = [
             sys.executable, "-m", "archon_cli.llm.engines.llamacpp_server",
             "--model", str(self.gguf), "--slots", str(self.slots),
-            "--ctx-per-slot", str(self.ctx_per_slot), "--threads", str(self.threads),
+            "--ctx-per-slot", str(self.ctx_per_slot), "--threads", str(self.threads), "--host", self.host,
         ]
         self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=fd, stdin=subprocess.DEVNULL, text=True)
         os.close(fd)

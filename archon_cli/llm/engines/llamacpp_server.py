@@ -29,6 +29,7 @@ def main() -> None:
     parser.add_argument("--ctx-per-slot", type=int, required=True)
     parser.add_argument("--threads", type=int, required=True)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args()
 
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
@@ -40,6 +41,7 @@ def main() -> None:
     params.n_parallel = args.slots
     params.n_ctx = args.slots * args.ctx_per_slot
     params.port = args.port
+    params.hostnames = [args.host]
     params.cpuparams.n_threads = args.threads
     params.cpuparams_batch.n_threads = args.threads
     server = xllamacpp.Server(params)

@@ -24,13 +24,15 @@ class EngineProcess(Protocol):
     def stop(self) -> None: ...
 
 
-def make_engine(spec: ModelSpec) -> EngineProcess:
+def make_engine(spec: ModelSpec, host: str = "127.0.0.1") -> EngineProcess:
+    """An engine for `spec`, listening on `host` (127.0.0.1 unless other nodes must reach it)."""
     if spec.model.startswith("local/"):
-        return LlamaCppEngine(resolve_gguf(spec.model), slots=max(DEFAULT_SLOTS, spec.max_concurrency or 0))
+        return LlamaCppEngine(resolve_gguf(spec.model), slots=max(DEFAULT_SLOTS, spec.max_concurrency or 0),
+                              host=host)
     if spec.model.startswith("vllm/"):
         from archon_cli.llm.engines.vllm import VLLMServer
 
-        return VLLMServer(spec)
+        return VLLMServer(spec, host)
     raise ConfigError(f"{spec.model}: no engine to start for this model (give api_base)")
 
 

@@ -41,8 +41,9 @@ def vllm_env(base: Mapping[str, str]) -> dict[str, str]:
 class VLLMServer:
     """One `vllm serve` process; `start()` returns its OpenAI-compatible base URL (…/v1)."""
 
-    def __init__(self, spec: ModelSpec) -> None:
+    def __init__(self, spec: ModelSpec, host: str = "127.0.0.1") -> None:
         self.spec = spec
+        self.host = host
         self.url: str | None = None
         self.log_path: Path | None = None
         self._proc: subprocess.Popen[bytes] | None = None
@@ -53,10 +54,10 @@ class VLLMServer:
         port = free_port()
         fd, log_name = tempfile.mkstemp(prefix="archon-vllm-", suffix=".log")
         self.log_path = Path(log_name)
-        self._proc = subprocess.Popen(vllm_command(self.spec, port), stdout=fd, stderr=fd,
+        self._proc = subprocess.Popen(vllm_command(self.spec, port, self.host), stdout=fd, stderr=fd,
                                       stdin=subprocess.DEVNULL, env=vllm_env(os.environ))
         os.close(fd)
-        root = f"http://127.0.0.1:{port}"
+        root = f"http://{self.host}:{port}"
         deadline = time.monotonic() + START_TIMEOUT_S
         while not healthy(root):
             if self._proc.poll() is not None or time.monotonic() > deadline:

@@ -1,0 +1,1 @@
+"""Ray: trial fan-out, engine replicas as supervised actors, placement."""

@@ -1,0 +1,139 @@
+"""Engine replicas supervised as Ray actors, and the view of them that workers route through.
+
+`EngineSupervisor` (a threaded Ray actor) creates `replicas` EngineReplica actors per model with
+the model's resources, health-checks them every few seconds and restarts a dead engine (or a
+replica actor Ray restarted). `RayEngines` is the EngineSource a worker's LLM client uses: it
+routes calls round-robin over the healthy replicas of a model, and on a failed call asks the
+supervisor to check at once, so a dead replica is routed around until it is back.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from typing import Any
+
+from archon_cli.config.pipeline import ModelSpec
+from archon_cli.errors import EngineError
+from archon_cli.llm.engines.manager import EngineSource
+
+HEALTH_INTERVAL_S = 2.0  # how soon a dead replica is noticed without any failed call
+
+
+def engine_models(models: dict[str, ModelSpec]) -> dict[str, ModelSpec]:
+    """Model string → spec, for the models whose engines the tool runs (one entry per model)."""
+    out: dict[str, ModelSpec] = {}
+    for spec in models.values():
+        if spec.model.startswith("local/") or (spec.model.startswith("vllm/") and spec.api_base is None):
+            out.setdefault(spec.model, spec)
+    return out
+
+
+class EngineSupervisor:
+    def __init__(self, models: dict[str, dict[str, Any]], multi_node: bool) -> None:
+        import ray
+
+        from archon_cli.cluster.replica import EngineReplica
+
+        remote_replica = ray.remote(EngineReplica)
+        self.replicas: dict[str, list[Any]] = {}
+        for model, data in models.items():
+            spec = ModelSpec.model_validate(data)
+            self.replicas[model] = [
+                remote_replica.options(num_cpus=spec.cpus_per_replica, num_gpus=spec.gpus_per_replica,
+                                       max_restarts=-1, max_task_retries=-1).remote(data, multi_node)
+                for _ in range(spec.replicas)
+            ]
+        self.urls_by_model: dict[str, list[str | None]] = {
+            model: ray.get([r.start.remote() for r in reps]) for model, reps in self.replicas.items()
+        }
+        self.restarts = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        threading.Thread(target=self._watch, daemon=True).start()
+
+    def urls(self, model: str) -> list[str]:
+        return [u for u in self.urls_by_model.get(model, []) if u]
+
+    def check(self) -> int:
+        """Health-check every replica now; returns the number restarted so far."""
+        import ray
+
+        with self._lock:
+            for model, reps in self.replicas.items():
+                new = []
+                for rep, old in zip(reps, self.urls_by_model[model], strict=True):
+                    try:
+                        url = ray.get(rep.check.remote(), timeout=600)
+                    except Exception:
+                        url = None
+                    if url != old:
+                        self.restarts += 1
+                    new.append(url)
+                self.urls_by_model[model] = new
+            return self.restarts
+
+    def info(self) -> list[dict[str, Any]]:
+        import ray
+
+        return ray.get([r.info.remote() for reps in self.replicas.values() for r in reps])
+
+    def stop(self) -> None:
+        import ray
+
+        self._stop.set()
+        ray.get([r.stop.remote() for reps in self.replicas.values() for r in reps])
+
+    def _watch(self) -> None:
+        while not self._stop.wait(HEALTH_INTERVAL_S):
+            self.check()
+
+
+def start_supervisor(models: dict[str, ModelSpec], multi_node: bool) -> Any:
+    """Create the supervisor actor (no CPU of its own: it only waits on its replicas)."""
+    import ray
+
+    actor = ray.remote(num_cpus=0, max_concurrency=8)(EngineSupervisor)
+    data = {model: spec.model_dump() for model, spec in engine_models(models).items()}
+    return actor.remote(data, multi_node)
+
+
+class RayEngines(EngineSource):
+    """Routes a worker's calls over the replicas the supervisor runs."""
+
+    def __init__(self, supervisor: Any) -> None:
+        self.supervisor = supervisor
+        self._urls: dict[str, list[str]] = {}
+        self._cycle: dict[str, itertools.cycle[str]] = {}
+        self._lock = threading.Lock()
+
+    def url(self, spec: ModelSpec) -> str:
+        with self._lock:
+            if spec.model not in self._cycle:
+                self._refresh(spec.model)
+            return next(self._cycle[spec.model])
+
+    def report_failure(self, spec: ModelSpec, url: str) -> None:
+        import ray
+
+        with self._lock:
+            ray.get(self.supervisor.check.remote())
+            self._refresh(spec.model)
+
+    def describe(self) -> list[dict[str, object]]:
+        import ray
+
+        info: list[dict[str, object]] = ray.get(self.supervisor.info.remote())
+        return info
+
+    def _refresh(self, model: str) -> None:
+        import ray
+
+        deadline = time.monotonic() + 120
+        while not (urls := ray.get(self.supervisor.urls.remote(model))):
+            if time.monotonic() > deadline:
+                raise EngineError(f"no healthy replica of {model}")
+            time.sleep(1.0)
+        self._urls[model] = [f"{u}/v1" for u in urls]
+        self._cycle[model] = itertools.cycle(self._urls[model])
