@@ -52,8 +52,12 @@ def test_eval_code_pipeline_on_humaneval_embedded_engine(tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     from archon_cli.cli.app import main
 
+    # configs/code_unit_tests.yaml with shorter completions: the CPU engine writes ~100 tokens/s.
+    config = tmp_path / "code.yaml"
+    text = Path("configs/code_unit_tests.yaml").read_text()
+    config.write_text(text.replace("max_tokens: 192", "max_tokens: 96").replace("max_tokens: 128", "max_tokens: 64"))
     preds = tmp_path / "preds.jsonl"
-    code = main(["eval", "configs/code_unit_tests.yaml", "--dataset", "humaneval", "--limit", "2", "-o", str(preds)])
+    code = main(["eval", str(config), "--dataset", "humaneval", "--limit", "2", "-o", str(preds)])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "code-unit-tests on humaneval: accuracy" in out and "n=2" in out
