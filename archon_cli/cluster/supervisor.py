@@ -94,7 +94,7 @@ def start_supervisor(models: dict[str, ModelSpec], multi_node: bool) -> Any:
     """Create the supervisor actor (no CPU of its own: it only waits on its replicas)."""
     import ray
 
-    actor = ray.remote(num_cpus=0, max_concurrency=8)(EngineSupervisor)
+    actor = ray.remote(EngineSupervisor).options(num_cpus=0, max_concurrency=8)
     data = {model: spec.model_dump() for model, spec in engine_models(models).items()}
     return actor.remote(data, multi_node)
 
