@@ -21,6 +21,7 @@ def archon(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]
     return subprocess.run([str(exe), *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.mark.timeout(600)  # about 1 minute alone; other engines on the same 2 cores slow it down
 def test_tiny_search_on_the_embedded_engine(tmp_path: Path) -> None:
     space = {"name": "tiny", "defaults": {"max_tokens": 16}, "layers": [
         {"name": "L0", "component": {"type": "generator", "params": {"samples": {"choices": [1, 2]},
