@@ -46,7 +46,8 @@ def trial_rows(study: Any, cfg: SearchConfig) -> list[dict[str, Any]]:
 
 
 def complete_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [r for r in rows if r["state"] == "COMPLETE" and r["accuracy"] is not None]
+    """Complete, evaluated trials (a duplicate repeats another trial's row)."""
+    return [r for r in rows if r["state"] == "COMPLETE" and r["outcome"] == "complete" and r["accuracy"] is not None]
 
 
 def pareto_front(rows: list[dict[str, Any]], cost: str = "calls_per_query") -> list[dict[str, Any]]:

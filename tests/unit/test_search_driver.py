@@ -190,5 +190,7 @@ def test_wall_clock_budget_stops_mid_trial_and_leaves_it_resumable(tmp_path: Pat
     status = run_search(cfg, run, resume=False)
     assert status.stop_reason is not None and "wall-clock budget" in status.stop_reason
     rows = list(csv.DictReader(run.trials_csv.open()))
-    assert rows[-1]["reason"] == "interrupted" and rows[-1]["state"] == "FAIL"
+    cut = [r for r in rows if r["reason"] == "interrupted"]
+    assert len(cut) == 1 and cut[0]["state"] == "FAIL"
+    assert rows[-1]["state"] == "WAITING"  # the cut trial, enqueued again for --resume
     assert run.trials_csv.is_file() and run.log_txt.is_file() and run.env_json.is_file()

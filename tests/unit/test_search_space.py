@@ -106,7 +106,7 @@ def test_validate_prints_size_and_calls_of_a_search_config(tmp_path: Path, capsy
                                                            ) -> None:
     assert main(["validate", str(search_config(tmp_path))]) == 0
     out = " ".join(capsys.readouterr().out.split())
-    assert "12 configurations" in out and "calls per query: 1–4" in out
+    assert "15 configurations" in out and "calls per query: 1–4" in out
 
 
 def test_split_is_seeded_random_and_disjoint(tmp_path: Path) -> None:
