@@ -11,7 +11,7 @@ from archon_cli.llm.client import LLMClient
 from archon_cli.llm.usage import Usage
 from archon_cli.pipeline import ExampleResult, Pipeline
 from archon_cli.stats import Estimate, bootstrap_mean
-from archon_cli.tasks.base import Example, Scorer, ScoreError
+from archon_cli.tasks.base import Example, ScoreError, Scorer
 
 
 @dataclass
