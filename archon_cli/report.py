@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from archon_cli.search.driver import Status
 
 ATTR_COLUMNS = ("n_examples", "calls_per_query", "calls", "cache_hits", "prompt_tokens", "completion_tokens",
-                "engine_tokens", "tokens_per_query", "usd", "usd_per_query", "latency_s", "seed", "reason")
+                "engine_tokens", "tokens_per_query", "usd", "usd_per_query", "latency_s", "seed", "reason", "node")
 
 
 def trial_rows(study: Any, cfg: SearchConfig) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ def search(
     workers: int | None = typer.Option(None, "--workers", min=1, help="override execution.workers"),
     runs_dir: Path | None = typer.Option(None, "--runs-dir", help="where run directories go (default: runs_dir)"),
     resume: Path | None = typer.Option(None, "--resume", help="continue the run in this directory"),
+    ray_address: str | None = typer.Option(None, "--ray-address", help="join this Ray cluster (HOST:PORT)"),
 ) -> None:
     """Search for the best architecture under the config's budget; writes a run directory."""
     from rich.live import Live
@@ -45,8 +46,13 @@ def search(
     updates: dict[str, object] = {}
     if trials is not None:
         updates["search"] = cfg.search.model_copy(update={"trials": trials})
+    execution: dict[str, object] = {}
     if workers is not None:
-        updates["execution"] = cfg.execution.model_copy(update={"workers": workers})
+        execution["workers"] = workers
+    if ray_address is not None:
+        execution["ray_address"] = ray_address
+    if execution:
+        updates["execution"] = cfg.execution.model_copy(update=execution)
     if updates:
         cfg = cfg.model_copy(update=updates)
         if resume is not None:

@@ -87,6 +87,12 @@ class Execution(Strict):
     # run dir (isolated accounting); off: no cache.
     cache: Literal["shared", "run", "off"] = "shared"
     workers: int = Field(1, ge=1)  # trials in flight; 1 on a laptop CPU (one engine serves them all)
+    # workers > 1 or an address: trials run as Ray tasks and engines as supervised Ray actors.
+    ray_address: str | None = None  # join this cluster; None = start a local Ray when needed
+
+    @property
+    def on_ray(self) -> bool:
+        return self.workers > 1 or self.ray_address is not None
 
 
 class SearchConfig(Strict):

@@ -108,6 +108,11 @@ def run_search(cfg: SearchConfig, run: RunDir, *, resume: bool,
         run.log(f"search started: {len(search_examples)} search examples, {len(_test)} held out")
 
     cache_path = run.cache_db if cfg.execution.cache == "run" else default_cache_path()
+    if cfg.execution.on_ray:
+        from archon_cli.cluster.search import run_on_ray
+
+        return run_on_ray(cfg, run, study, status, search_examples, scorer, on_status,
+                          cache_path if cfg.execution.cache != "off" else None)
     loop = asyncio.new_event_loop()
     try:
         with open_client(models, use_cache=cfg.execution.cache != "off", cache_path=cache_path) as client, \
@@ -115,14 +120,7 @@ def run_search(cfg: SearchConfig, run: RunDir, *, resume: bool,
             _refresh(status, study)
             on_status(status)
             try:
-                while status.done < status.total:
-                    interrupt.check()
-                    status.stop_reason = _over_budget(status, cfg)
-                    if status.duplicates >= MAX_DUPLICATES:
-                        status.stop_reason = f"the sampler proposed {MAX_DUPLICATES} seen architectures in a row"
-                        break
-                    if status.stop_reason:
-                        break
+                while not _should_stop(status, cfg):
                     before = status.duplicates
                     _one_trial(study, cfg, run, client, interrupt, search_examples, scorer, status, on_status)
                     interrupt.check()
@@ -132,22 +130,38 @@ def run_search(cfg: SearchConfig, run: RunDir, *, resume: bool,
                     _refresh(status, study)
                     status.done_this_session += 1
                     on_status(status)
-                else:
-                    status.stop_reason = "trials done"
+                interrupt.check()
             except BudgetExceeded as exc:
                 status.stop_reason = str(exc)  # the trial in flight is re-enqueued for a resume
             except KeyboardInterrupt:
                 status.stop_reason = "interrupted"
                 raise
             finally:
-                recover_interrupted(study, run)  # the trial in flight, if any
-                study.set_user_attr("stop_reason", status.stop_reason or "stopped")
-                run.log(f"search stopped: {status.stop_reason}")
-                run.write_json(run.env_json, env_info(client.engines.describe()) | _created(run))
-                finalize(run, study, cfg)
+                stop_search(study, run, cfg, status, client.engines.describe())
     finally:
         loop.close()
     return status
+
+
+def _should_stop(status: Status, cfg: SearchConfig) -> bool:
+    """Checked before each new trial: trials done, a budget spent, or the space exhausted."""
+    if status.done >= status.total:
+        status.stop_reason = "trials done"
+    elif status.duplicates >= MAX_DUPLICATES:
+        status.stop_reason = f"the sampler proposed {MAX_DUPLICATES} seen architectures in a row"
+    else:
+        status.stop_reason = _over_budget(status, cfg)
+    return status.stop_reason is not None
+
+
+def stop_search(study: Any, run: RunDir, cfg: SearchConfig, status: Status, engines: list[dict[str, object]],
+                extra_env: dict[str, Any] | None = None) -> None:
+    """Leave a complete, resumable run dir whatever stopped the search."""
+    recover_interrupted(study, run)  # trials in flight, if any
+    study.set_user_attr("stop_reason", status.stop_reason or "stopped")
+    run.log(f"search stopped: {status.stop_reason}")
+    run.write_json(run.env_json, env_info(engines) | (extra_env or {}) | _created(run))
+    finalize(run, study, cfg)
 
 
 class Interrupt:
@@ -271,41 +285,59 @@ def _refresh(status: Status, study: Any) -> None:
         status.best, status.best_trial = top.values[0], top.number
 
 
-def _one_trial(study: Any, cfg: SearchConfig, run: RunDir, client: Any, interrupt: Interrupt,
-               examples: list[Any], scorer: Any, status: Status, on_status: Callable[[Status], None]) -> None:
-    from optuna.trial import TrialState
+@dataclass
+class Prepared:
+    """A trial asked of the study and turned into a spec (or found infeasible before any call)."""
 
+    trial: Any
+    spec: PipelineSpec | None
+    outcome: TrialOutcome | None = None  # set when there is nothing to evaluate
+
+
+def _prepare(study: Any, cfg: SearchConfig, run: RunDir, status: Status) -> Prepared | None:
+    """Ask for a trial and build its spec; None for a duplicate (told at once, not counted)."""
     space, models = cfg.resolved_space(), cfg.resolved_models()
-    single = len(cfg.search.objectives) == 1
     trial = study.ask()
-    status.running, status.running_desc = trial.number, ""
-    tdir = run.trial_dir(trial.number)
     try:
         layers = walk(space, models, OptunaChooser(trial))
         if _tell_duplicate(study, trial):
             status.duplicates += 1
-            status.running = None
-            return
-        spec: PipelineSpec | None = to_spec(space, models, layers, name=f"{cfg.name}-trial-{trial.number}")
+            return None
+        spec = to_spec(space, models, layers, name=f"{cfg.name}-trial-{trial.number}")
     except Infeasible as exc:
-        outcome = TrialOutcome("infeasible", str(exc))
-        spec = None
+        return Prepared(trial, None, TrialOutcome("infeasible", str(exc)))
+    from archon_cli.fsutil import atomic_write_text
+
+    atomic_write_text(run.trial_dir(trial.number) / "pipeline.yaml", spec.to_yaml())
+    return Prepared(trial, spec)
+
+
+def rung_snapshot(study: Any, rungs: list[int], n_examples: int, exclude: int) -> dict[int, list[float]]:
+    """Scores other trials reached at each rung: the competitors for successive halving."""
+    from archon_cli.search.objective import rung_sizes
+
+    sizes = rung_sizes(rungs, n_examples)
+    out: dict[int, list[float]] = {size: [] for size in sizes}
+    for t in study.get_trials(deepcopy=False):
+        if t.number != exclude:
+            for size in sizes:
+                if str(size) in t.user_attrs.get("rung_scores", {}):
+                    out[size].append(float(t.user_attrs["rung_scores"][str(size)]))
+    return out
+
+
+def _one_trial(study: Any, cfg: SearchConfig, run: RunDir, client: Any, interrupt: Interrupt,
+               examples: list[Any], scorer: Any, status: Status, on_status: Callable[[Status], None]) -> None:
+    prepared = _prepare(study, cfg, run, status)
+    if prepared is None:
+        return
+    trial, spec = prepared.trial, prepared.spec
+    status.running, status.running_desc = trial.number, describe_spec(spec)
+    on_status(status)
+    outcome = prepared.outcome
     if spec is not None:
-        tdir.mkdir(parents=True, exist_ok=True)
-        from archon_cli.fsutil import atomic_write_text
-
-        atomic_write_text(tdir / "pipeline.yaml", spec.to_yaml())
-        status.running_desc = " → ".join(f"{layer[0].type}×{len(layer)}" for layer in spec.layers)
-        on_status(status)
-
-        def competitors(size: int) -> list[float]:
-            key = str(size)
-            return [float(t.user_attrs["rung_scores"][key]) for t in study.get_trials(deepcopy=False)
-                    if t.number != trial.number and key in t.user_attrs.get("rung_scores", {})]
 
         def on_rung(size: int, score: float) -> None:
-            if single:
-                trial.report(score, step=size)
             status.last = f"trial {trial.number}: {score:.3f} on {size} examples"
             on_status(status)
 
@@ -318,11 +350,30 @@ def _one_trial(study: Any, cfg: SearchConfig, run: RunDir, client: Any, interrup
                 raise BudgetExceeded(f"wall-clock budget spent ({cfg.budget.wall_s:.0f}s) "
                                      f"during trial {trial.number}") from None
 
+        competitors = rung_snapshot(study, cfg.search.fidelity.rungs, len(examples), trial.number)
         outcome = run_trial(spec, examples, scorer, client, run=drive, rungs=cfg.search.fidelity.rungs,
-                            eta=cfg.search.fidelity.eta, rung_competitors=competitors,
+                            eta=cfg.search.fidelity.eta, rung_competitors=lambda size: competitors.get(size, []),
                             calls_budget=cfg.budget.calls_per_query, on_rung=on_rung)
-    _record(study, trial, outcome, cfg, run, spec is not None)
-    values = None
+    assert outcome is not None
+    finish_trial(study, trial, outcome, cfg, run, status, wrote_spec=spec is not None)
+
+
+def describe_spec(spec: PipelineSpec | None) -> str:
+    return "" if spec is None else " → ".join(f"{layer[0].type}×{len(layer)}" for layer in spec.layers)
+
+
+def finish_trial(study: Any, trial: Any, outcome: TrialOutcome, cfg: SearchConfig, run: RunDir, status: Status,
+                 *, wrote_spec: bool, node: str | None = None) -> None:
+    """Write the trial's files and tell the study; the one place a result enters the run."""
+    from optuna.trial import TrialState
+
+    single = len(cfg.search.objectives) == 1
+    if node is not None:
+        trial.set_user_attr("node", node)
+    _record(study, trial, outcome, cfg, run, wrote_spec)
+    if single:
+        for size, score in outcome.rung_scores.items():
+            trial.report(score, step=int(size))
     if outcome.state == "complete":
         values = [outcome.accuracy or 0.0] + [outcome.cost(o) for o in cfg.search.objectives[1:]]
         study.tell(trial, values)
@@ -332,11 +383,12 @@ def _one_trial(study: Any, cfg: SearchConfig, run: RunDir, client: Any, interrup
         if single and outcome.state == "infeasible":
             trial.report(0.0, step=0)  # TPE learns to avoid it
         study.tell(trial, state=TrialState.PRUNED)
-    status.running = None
+    if status.running == trial.number:
+        status.running = None
     status.last = f"trial {trial.number}: {outcome.state}" + (
         f" {outcome.accuracy:.3f} on {outcome.n_examples}" if outcome.accuracy is not None else "") + (
         f" ({outcome.reason})" if outcome.reason else "")
-    run.log(status.last + f" params={trial.params}")
+    run.log(status.last + f" params={trial.params}" + (f" node={node}" if node else ""))
     finalize(run, study, cfg, plots=False)
 
 

@@ -1,0 +1,50 @@
+"""Trials as Ray tasks. The driver keeps the Optuna study (the only writer of study.db and the
+run dir); a task evaluates one spec against the supervised engines and returns the outcome.
+
+Placement: a trial task reserves no CPU (it waits on HTTP to the engines, which hold the CPUs
+and GPUs); the driver never has more than `workers` in flight, and SPREAD puts them on
+different nodes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from archon_cli.config.pipeline import ModelSpec, PipelineSpec
+from archon_cli.search.objective import TrialOutcome, run_trial
+from archon_cli.tasks.base import Example
+
+
+def evaluate_trial(spec: PipelineSpec, examples: Sequence[Example], scorer_name: str,
+                   models: dict[str, ModelSpec], supervisor: Any, cache_path: str | None,
+                   rungs: list[int], eta: int, competitors: dict[int, list[float]],
+                   calls_budget: int | None) -> tuple[TrialOutcome, str]:
+    """Runs in a Ray worker process; returns the outcome and the node it ran on."""
+    import ray
+
+    from archon_cli.cluster.supervisor import RayEngines
+    from archon_cli.llm.cache import CompletionCache
+    from archon_cli.llm.client import LLMClient
+    from archon_cli.tasks import SCORERS
+
+    cache = CompletionCache(Path(cache_path)) if cache_path else None
+    client = LLMClient(models, RayEngines(supervisor), cache)
+    loop = asyncio.new_event_loop()
+    try:
+        outcome = run_trial(spec, examples, SCORERS.get(scorer_name)(None), client, run=loop.run_until_complete,
+                            rungs=rungs, eta=eta, rung_competitors=lambda size: competitors.get(size, []),
+                            calls_budget=calls_budget)
+    finally:
+        loop.close()
+    node = f"{ray.util.get_node_ip_address()}/{ray.get_runtime_context().get_node_id()[:8]}/pid{os.getpid()}"
+    return outcome, node
+
+
+def remote_evaluate_trial() -> Any:
+    import ray
+
+    return ray.remote(evaluate_trial).options(num_cpus=0, scheduling_strategy="SPREAD", max_retries=0)
