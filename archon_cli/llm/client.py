@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import json
+import os
 import random
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from archon_cli.components.state import Request
@@ -42,6 +46,11 @@ class EngineCall:
     completion_tokens: int
 
 
+# Set to a file path to append every engine call to it as a JSON line (any process, any node
+# sharing the file system): what benchmarks replay, and a record for debugging.
+CALL_LOG_ENV = "ARCHON_CALL_LOG"
+
+
 @dataclass
 class LLMClient:
     models: dict[str, ModelSpec]
@@ -49,6 +58,7 @@ class LLMClient:
     cache: CompletionCache | None = None
     record_engine_calls: bool = False
     engine_calls: list[EngineCall] = field(default_factory=list)
+    call_log: Path | None = field(default_factory=lambda: Path(p) if (p := os.environ.get(CALL_LOG_ENV)) else None)
 
     def __post_init__(self) -> None:
         self.providers: dict[str, Provider] = {
@@ -85,7 +95,7 @@ class LLMClient:
             async with sem:
                 start = time.perf_counter()
                 raw = await self._with_retries(provider, messages, sampling)
-                latency = time.perf_counter() - start
+                latency = raw.latency_s if raw.latency_s is not None else time.perf_counter() - start
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # mark retrieved: waiters may not exist
@@ -98,6 +108,11 @@ class LLMClient:
         if self.record_engine_calls:
             self.engine_calls.append(EngineCall(req.model, messages, sampling, latency, raw.prompt_tokens,
                                                 raw.completion_tokens))
+        if self.call_log is not None:
+            _append_line(self.call_log, {"model": provider.identity, "messages": messages, "sampling": sampling,
+                                         "start": time.time() - latency, "latency_s": latency,
+                                         "prompt_tokens": raw.prompt_tokens,
+                                         "completion_tokens": raw.completion_tokens})
         return _priced(raw, price, latency, cached=False)
 
     @staticmethod
@@ -116,3 +131,12 @@ class LLMClient:
 def _priced(raw: RawCompletion, price: Price, latency_s: float, *, cached: bool) -> Completion:
     usd = (raw.prompt_tokens * price.input_per_mtok + raw.completion_tokens * price.output_per_mtok) / 1e6
     return Completion(raw.text, raw.prompt_tokens, raw.completion_tokens, latency_s, cached, usd)
+
+
+def _append_line(path: Path, record: dict[str, Any]) -> None:
+    """One JSON line, appended under an exclusive lock (several processes may share the file)."""
+    line = (json.dumps(record, ensure_ascii=False) + "\n").encode()
+    with path.open("ab") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        f.write(line)
+        fcntl.flock(f, fcntl.LOCK_UN)

@@ -30,6 +30,8 @@ class RawCompletion:
     text: str
     prompt_tokens: int
     completion_tokens: int
+    # Time of the request alone, when the provider measured it (engine start-up excluded).
+    latency_s: float | None = None
 
 
 class Provider(ABC):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from typing import Any
 
 from archon_cli.errors import LLMCallError
@@ -46,6 +47,7 @@ async def litellm_complete(model: str, messages: list[dict[str, str]], sampling:
         kwargs["api_base"] = api_base
     if api_key:
         kwargs["api_key"] = api_key
+    start = time.perf_counter()
     try:
         resp = await litellm.acompletion(**kwargs)
     except transient as exc:
@@ -57,6 +59,7 @@ async def litellm_complete(model: str, messages: list[dict[str, str]], sampling:
         text=resp.choices[0].message.content or "",
         prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
         completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+        latency_s=time.perf_counter() - start,
     )
 
 
