@@ -6,6 +6,7 @@ Exit codes: 0 success, 2 bad input, 1 runtime failure, 130 interrupted.
 from __future__ import annotations
 
 import sys
+import warnings
 
 import click
 import typer
@@ -23,19 +24,18 @@ app = typer.Typer(
 
 
 def _register_commands() -> None:
-    from archon_cli.cli import datasets, eval, export, replay, run, search, show, validate
+    from archon_cli.cli import datasets, eval, export, replay, run, score, search, show, validate
 
-    for module in (run, eval, validate, datasets, search, replay, export, show):
+    for module in (search, replay, export, run, eval, score, validate, show, datasets):
         module.register(app)
-    from archon_cli.cli import score
-
-    score.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
     _register_commands()
+    # A Ctrl-C cancels in-flight HTTP calls; the coroutines left behind are expected, not news.
+    warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except ArchonError as exc:
         _error(str(exc))
         return exc.exit_code
@@ -45,9 +45,10 @@ def main(argv: list[str] | None = None) -> int:
         exc.show()
         return exc.exit_code
     except (KeyboardInterrupt, click.Abort):
+        code = 130
+    if code == 130:  # typer turns KeyboardInterrupt into Exit(130) and returns it
         _error("interrupted")
-        return 130
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def _error(message: str) -> None:

@@ -8,6 +8,7 @@ from archon_cli.cli.app import main
 from archon_cli.config.pipeline import load_pipeline, parse_pipeline
 from archon_cli.errors import ConfigError
 from tests.conftest import fake_pipeline
+from tests.fakes import FakeLLM
 
 GOOD = """
 name: ok
@@ -93,3 +94,14 @@ def test_spec_round_trips_through_yaml(tmp_path: Path) -> None:
     spec = load_pipeline(write(tmp_path, GOOD))
     again = load_pipeline(write(tmp_path, spec.to_yaml()))
     assert again == spec
+
+
+def test_ctrl_c_during_a_command_exits_130(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                           fake_llm: type[FakeLLM]) -> None:
+    def interrupt(messages: list[dict[str, str]], sampling: dict[str, object]) -> str:
+        raise KeyboardInterrupt
+
+    fake_llm.reset(interrupt)
+    path = write(tmp_path, "models: {m: {model: fake/x}}\nlayers: [[{type: generator, model: m}]]\n")
+    assert main(["run", str(path), "--prompt", "hi"]) == 130
+    assert "interrupted" in capsys.readouterr().err
