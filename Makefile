@@ -36,8 +36,11 @@ demo: setup
 	$(VENV)/bin/archon search configs/quickstart.yaml
 	$(VENV)/bin/archon replay "$$(ls -d runs/*-quickstart | tail -1)" --split test --limit 10
 
+# Run on an idle machine: the engine uses every core. Each prints JSON.
 bench: setup
 	$(PY) benchmarks/engine_overhead.py
+	$(PY) benchmarks/search_cost.py
+	$(PY) benchmarks/sandbox_overhead.py
 
 lock:
 	$(PY) -m pip freeze --exclude-editable | sed '/^archon-cli/d' > requirements.lock.new && mv requirements.lock.new requirements.lock

@@ -36,7 +36,9 @@ def make_sampler(cfg: SearchConfig) -> Any:
     s = cfg.search
     if s.sampler == "tpe":
         # multivariate + group: the space is conditional (a ranker's top_k exists only with a ranker)
-        return optuna.samplers.TPESampler(seed=s.seed, n_startup_trials=TPE_STARTUP, multivariate=True, group=True)
+        # Constant liar: trials in flight count as bad guesses, so parallel workers spread out.
+        return optuna.samplers.TPESampler(seed=s.seed, n_startup_trials=TPE_STARTUP, multivariate=True, group=True,
+                                          constant_liar=cfg.execution.workers > 1)
     if s.sampler == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=s.seed)
     if s.sampler == "gp":
