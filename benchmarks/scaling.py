@@ -1,0 +1,219 @@
+"""Scaling of `archon search` with trial workers and engine replicas, and its overhead over
+the bare engines, measured side by side.
+
+For each setting (workers x replicas, by default {1, 2} x {1, 2}) the same small search (fixed
+trial count, few search examples, short completions, a fresh ARCHON_CACHE_DIR so every setting
+does the same work) runs as a subprocess `archon search CONFIG --workers W` with the model's
+`replicas: R` and ARCHON_CALL_LOG pointing at a per-setting file. Then exactly the requests of
+that call log are replayed straight at freshly started LlamaCppEngine replicas (as many as the
+search ran, routed round-robin, one warm-up request each) over HTTP with httpx, at concurrencies
+1, 2, 4 and 8; the best replay wall time is the engines' own saturated throughput.
+
+Definitions (per setting):
+  search_wall_s      wall time of the whole `archon search` command (Ray and engine start-up included)
+  trials_per_min     counted trials (not duplicates) / search_wall_s * 60
+  llm_busy_s         "wall time of the search's LLM work": the length of the union of the call
+                     intervals [start, start + latency_s] from the call log, i.e. the time during
+                     which at least one engine request was in flight
+  *_tok_s            engine prompt / completion tokens of the logged calls / llm_busy_s
+  overhead_ratio     llm_busy_s / best direct replay wall time (same requests, same replica count)
+
+Note: `execution.on_ray` is `workers > 1 or ray_address`; with workers=1 the search runs in
+process with one engine per model whatever `replicas` says, so workers=1 x replicas=2 is
+measured as it runs (one engine; `engines` in the JSON says how many the search started).
+The machine may be shared: os.getloadavg() is recorded before and after each setting.
+
+    python benchmarks/scaling.py [--trials 6] [--search-size 4] [--max-tokens 16] [--settings 1x1,2x2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = "local/smollm2-135m"
+CONCURRENCIES = (1, 2, 4, 8)
+SEARCH_TIMEOUT_S = 1200
+NOT_RUN = {"duplicate", "waiting", "running"}  # trials.csv rows that are no evaluated trial
+
+
+def search_config(workers: int, replicas: int, trials: int, search_size: int, max_tokens: int,
+                  runs_dir: Path) -> dict[str, Any]:
+    """The tiny search of tests/integration/test_ray_search.py with a fixed amount of work."""
+    return {
+        "name": f"scaling-w{workers}-r{replicas}",
+        "task": {"dataset": "arithmetic", "size": max(12, 3 * search_size), "search_size": search_size,
+                 "split_seed": 1},
+        "models": {"m": {"model": MODEL, "replicas": replicas, "cpus_per_replica": 1}},
+        "space": {"name": "tiny", "defaults": {"max_tokens": max_tokens}, "layers": [
+            {"name": "L0", "component": {"type": "generator",
+                                         "params": {"samples": {"choices": [1, 2, 3]}, "temperature": 0.7}}},
+            {"name": "L1", "choice": {"none": [], "vote": [{"component": {"type": "majority_vote"}}],
+                                      "fuse": [{"component": {"type": "fuser"}}]}},
+        ]},
+        "search": {"trials": trials, "sampler": "tpe", "seed": 0},
+        "execution": {"workers": workers, "cache": "shared"},
+        "runs_dir": str(runs_dir),
+    }
+
+
+def busy_union_s(calls: list[dict[str, Any]]) -> float:
+    """Length of the union of the intervals [start, start + latency_s]."""
+    spans = sorted((c["start"], c["start"] + c["latency_s"]) for c in calls)
+    total = 0.0
+    cur_start: float | None = None
+    cur_end = 0.0
+    for s, e in spans:
+        if cur_start is None or s > cur_end:
+            if cur_start is not None:
+                total += cur_end - cur_start
+            cur_start, cur_end = s, e
+        else:
+            cur_end = max(cur_end, e)
+    if cur_start is not None:
+        total += cur_end - cur_start
+    return total
+
+
+async def replay(urls: list[str], calls: list[dict[str, Any]], concurrency: int) -> tuple[float, int, int]:
+    """Every call once, call i to replica i mod len(urls), at most `concurrency` in flight."""
+    import httpx
+
+    sem = asyncio.Semaphore(concurrency)
+    prompt = completion = 0
+
+    async def one(client: httpx.AsyncClient, i: int, call: dict[str, Any]) -> None:
+        nonlocal prompt, completion
+        async with sem:
+            resp = await client.post(f"{urls[i % len(urls)]}/v1/chat/completions",
+                                     json={"messages": call["messages"], **call["sampling"]})
+            resp.raise_for_status()
+            usage = resp.json()["usage"]
+            prompt += usage["prompt_tokens"]
+            completion += usage["completion_tokens"]
+
+    limits = httpx.Limits(max_connections=max(CONCURRENCIES) * 2)
+    async with httpx.AsyncClient(timeout=300, limits=limits) as client:
+        start = time.perf_counter()
+        await asyncio.gather(*(one(client, i, c) for i, c in enumerate(calls)))
+        return time.perf_counter() - start, prompt, completion
+
+
+def direct(n_engines: int, calls: list[dict[str, Any]]) -> dict[str, Any]:
+    """Replay `calls` at `n_engines` fresh LlamaCppEngine replicas at every concurrency."""
+    import httpx
+
+    from archon_cli.llm.engines.llamacpp import LlamaCppEngine, resolve_gguf
+
+    gguf = resolve_gguf(MODEL)
+    engines = [LlamaCppEngine(gguf) for _ in range(n_engines)]
+    try:
+        urls = [e.start() for e in engines]
+        for url in urls:  # warm up
+            httpx.post(f"{url}/v1/chat/completions", timeout=120,
+                       json={"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4, "temperature": 0.0})
+        by_c = {c: asyncio.run(replay(urls, calls, c)) for c in CONCURRENCIES}
+    finally:
+        for e in engines:
+            e.stop()
+    best = min(by_c, key=lambda c: by_c[c][0])
+    wall, prompt, completion = by_c[best]
+    return {"direct_wall_s": round(wall, 3), "direct_best_concurrency": best,
+            "direct_wall_s_by_concurrency": {str(c): round(v[0], 3) for c, v in by_c.items()},
+            "direct_prompt_tokens": prompt, "direct_completion_tokens": completion,
+            "direct_prompt_tok_s": round(prompt / wall, 1), "direct_completion_tok_s": round(completion / wall, 1)}
+
+
+def wait_for_load(limit: float, max_s: float = 300.0) -> None:
+    """The machine may be shared: give other people's runs (and our last engines) time to end."""
+    deadline = time.monotonic() + max_s
+    while os.getloadavg()[0] >= limit and time.monotonic() < deadline:
+        time.sleep(5)
+
+
+def run_setting(workers: int, replicas: int, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
+    import yaml
+
+    base = tmp / f"w{workers}-r{replicas}"
+    base.mkdir()
+    cfg = base / "search.yaml"
+    cfg.write_text(yaml.safe_dump(search_config(workers, replicas, args.trials, args.search_size,
+                                                args.max_tokens, base / "runs")))
+    call_log = base / "calls.jsonl"
+    env = {**os.environ, "ARCHON_CACHE_DIR": str(base / "cache"), "ARCHON_CALL_LOG": str(call_log)}
+    load_before = os.getloadavg()
+    t0 = time.perf_counter()
+    proc = subprocess.run([str(Path(sys.executable).parent / "archon"), "search", str(cfg), "--workers", str(workers)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=SEARCH_TIMEOUT_S)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"archon search (workers={workers}, replicas={replicas}) failed:\n{proc.stderr[-3000:]}")
+    (run,) = [p for p in (base / "runs").iterdir() if p.is_dir()]
+    rows = list(csv.DictReader((run / "trials.csv").open()))
+    counted = [r for r in rows if r["outcome"] not in NOT_RUN]
+    run_env = json.loads((run / "env.json").read_text())
+    n_engines = len(run_env.get("engines") or []) or 1
+    calls = [json.loads(line) for line in call_log.read_text().splitlines() if line.strip()]
+    busy = busy_union_s(calls)
+    prompt = sum(c["prompt_tokens"] for c in calls)
+    completion = sum(c["completion_tokens"] for c in calls)
+    replayed = direct(n_engines, calls)
+    load_after = os.getloadavg()
+    return {
+        "workers": workers, "replicas": replicas, "on_ray": bool(run_env.get("ray")), "engines": n_engines,
+        "trials": len(counted), "outcomes": sorted({r["outcome"] for r in counted}),
+        "search_wall_s": round(wall, 3), "trials_per_min": round(len(counted) / wall * 60, 2),
+        "engine_calls": len(calls), "prompt_tokens": prompt, "completion_tokens": completion,
+        "llm_busy_s": round(busy, 3),
+        "llm_span_s": round(max(c["start"] + c["latency_s"] for c in calls) - min(c["start"] for c in calls), 3)
+        if calls else 0.0,
+        "prompt_tok_s": round(prompt / busy, 1) if busy else None,
+        "completion_tok_s": round(completion / busy, 1) if busy else None,
+        **replayed,
+        "overhead_ratio": round(busy / replayed["direct_wall_s"], 3),
+        "loadavg_before": [round(x, 2) for x in load_before], "loadavg_after": [round(x, 2) for x in load_after],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--trials", type=int, default=6)
+    parser.add_argument("--search-size", type=int, default=4)
+    parser.add_argument("--max-tokens", type=int, default=16)
+    parser.add_argument("--settings", default="1x1,1x2,2x1,2x2", help="WORKERSxREPLICAS, comma-separated")
+    parser.add_argument("--target", type=float, default=1.10, help="overhead_ratio target")
+    parser.add_argument("--wait-load", type=float, default=None,
+                        help="before each setting wait (up to 5 min) until the 1-min load average is below this")
+    parser.add_argument("--keep", type=Path, help="keep configs, run dirs and call logs here (default: a temp dir)")
+    args = parser.parse_args()
+    settings = [tuple(int(x) for x in s.split("x")) for s in args.settings.split(",")]
+
+    results = []
+    with tempfile.TemporaryDirectory(prefix="archon-scaling-") as tmp:
+        work = args.keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        for workers, replicas in settings:
+            if args.wait_load is not None:
+                wait_for_load(args.wait_load)
+            print(f"setting workers={workers} replicas={replicas} ...", file=sys.stderr, flush=True)
+            results.append(run_setting(workers, replicas, args, work))
+    print(json.dumps({
+        "model": MODEL, "trials": args.trials, "search_size": args.search_size, "max_tokens": args.max_tokens,
+        "cpus": os.cpu_count(), "target_overhead_ratio": args.target,
+        "all_within_target": all(r["overhead_ratio"] <= args.target for r in results),
+        "settings": results,
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
