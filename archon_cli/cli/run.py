@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from archon_cli.errors import ConfigError
+
+if TYPE_CHECKING:
+    from archon_cli.pipeline import ExampleInput
 
 
 def register(app: typer.Typer) -> None:
@@ -30,7 +34,11 @@ def run(
     if (prompt is None) == (input is None):
         raise ConfigError("give exactly one of --prompt TEXT or --input FILE.jsonl")
     spec = load_pipeline(pipeline)
-    examples = [ExampleInput.from_prompt("prompt", prompt)] if prompt is not None else _read_prompts(input)
+    if input is not None:
+        examples = _read_prompts(input)
+    else:
+        assert prompt is not None
+        examples = [ExampleInput.from_prompt("prompt", prompt)]
     with open_client(spec.models, use_cache=not no_cache) as client:
         results = Pipeline(spec).run(examples, client)
     out = console()
@@ -46,23 +54,15 @@ def run(
         raise typer.Exit(1)
 
 
-def _read_prompts(path: Path | None) -> list:
+def _read_prompts(path: Path) -> list[ExampleInput]:
     from archon_cli.pipeline import ExampleInput
+    from archon_cli.tasks.files import jsonl_objects
 
-    assert path is not None
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    if not path.is_file():
+        raise ConfigError(f"{path}: file not found")
     examples = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path}:{n}: invalid JSON: {exc.msg}") from None
-        text = row.get("prompt") if isinstance(row, dict) else None
+    for n, row in jsonl_objects(path):
+        text = row.get("prompt")
         if not isinstance(text, str):
             raise ConfigError(f"{path}:{n}: each line needs a string field 'prompt'")
         examples.append(ExampleInput.from_prompt(str(row.get("id", n)), text, row.get("system")))

@@ -25,7 +25,9 @@ class EngineReplica:
         self.restarts = 0
 
     def start(self) -> str:
-        self.engine = make_engine(self.spec, self.host)
+        # A replica's CPU engine uses the cores Ray gave it, not every core of the node.
+        threads = max(1, round(self.spec.cpus_per_replica))
+        self.engine = make_engine(self.spec, self.host, threads)
         return self.engine.start()
 
     def check(self) -> str:

@@ -42,7 +42,8 @@ class EngineSupervisor:
             spec = ModelSpec.model_validate(data)
             self.replicas[model] = [
                 remote_replica.options(num_cpus=spec.cpus_per_replica, num_gpus=spec.gpus_per_replica,
-                                       max_restarts=-1, max_task_retries=-1).remote(data, multi_node)
+                                       scheduling_strategy="SPREAD", max_restarts=-1,
+                                       max_task_retries=-1).remote(data, multi_node)
                 for _ in range(spec.replicas)
             ]
         self.urls_by_model: dict[str, list[str | None]] = {

@@ -40,7 +40,7 @@ def load_file(path: Path, mapping: Mapping[str, str] | None = None) -> list[Exam
         raise DatasetError(f"{path}: no such dataset file")
     if path.suffix.lower() not in SUFFIXES:
         raise DatasetError(f"{path}: unsupported dataset file type (use .jsonl or .csv)")
-    rows = _jsonl_rows(path) if path.suffix.lower() == ".jsonl" else _csv_rows(path)
+    rows = jsonl_objects(path) if path.suffix.lower() == ".jsonl" else _csv_rows(path)
     examples, seen = [], set()
     for line, row in rows:
         ex = _example(path, line, row, mapping or {})
@@ -53,7 +53,8 @@ def load_file(path: Path, mapping: Mapping[str, str] | None = None) -> list[Exam
     return examples
 
 
-def _jsonl_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+def jsonl_objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank line; a bad line is a DatasetError naming it."""
     with open(path, encoding="utf-8") as f:
         for line, text in enumerate(f, 1):
             if not text.strip():

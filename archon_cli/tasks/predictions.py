@@ -3,34 +3,27 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from archon_cli.errors import DatasetError
+from archon_cli.tasks.files import jsonl_objects
 
 
 def read_predictions(path: Path, known_ids: set[str]) -> dict[str, str | None]:
     if not path.is_file():
         raise DatasetError(f"{path}: no such predictions file")
     predictions: dict[str, str | None] = {}
-    with open(path, encoding="utf-8") as f:
-        for line, text in enumerate(f, 1):
-            if not text.strip():
-                continue
-            try:
-                row = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"{path}:{line}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-            if not isinstance(row, dict) or "id" not in row or "output" not in row:
-                raise DatasetError(f"{path}:{line}: expected an object with 'id' and 'output'")
-            pid, output = str(row["id"]), row["output"]
-            if output is not None and not isinstance(output, str):
-                raise DatasetError(f"{path}:{line}: 'output' must be a string or null")
-            if pid not in known_ids:
-                raise DatasetError(f"{path}:{line}: id {pid!r} is not in the dataset")
-            if pid in predictions:
-                raise DatasetError(f"{path}:{line}: duplicate id {pid!r}")
-            predictions[pid] = output
+    for line, row in jsonl_objects(path):
+        if "id" not in row or "output" not in row:
+            raise DatasetError(f"{path}:{line}: expected an object with 'id' and 'output'")
+        pid, output = str(row["id"]), row["output"]
+        if output is not None and not isinstance(output, str):
+            raise DatasetError(f"{path}:{line}: 'output' must be a string or null")
+        if pid not in known_ids:
+            raise DatasetError(f"{path}:{line}: id {pid!r} is not in the dataset")
+        if pid in predictions:
+            raise DatasetError(f"{path}:{line}: duplicate id {pid!r}")
+        predictions[pid] = output
     if not predictions:
         raise DatasetError(f"{path}: no predictions")
     return predictions

@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 from archon_cli.errors import ConfigError, EngineError, MissingDependencyError
+from archon_cli.llm.engines.process import ChildProcess
 
 SMOLLM2 = "local/smollm2-135m"
 # Parallel slots: on 2 CPU cores the engine saturates at 1-2 requests; a few more slots keep
@@ -54,18 +55,18 @@ def gguf_identity(path: Path) -> str:
     return f"gguf:{path.name}:{path.stat().st_size}"
 
 
-class LlamaCppEngine:
+class LlamaCppEngine(ChildProcess):
     """One llama.cpp server process. `start()` returns its OpenAI-compatible base URL."""
 
     def __init__(self, gguf: Path, slots: int = DEFAULT_SLOTS, ctx_per_slot: int = DEFAULT_CTX_PER_SLOT,
                  threads: int | None = None, host: str = "127.0.0.1") -> None:
+        super().__init__()
         self.gguf = gguf
         self.host = host
         self.slots = slots
         self.ctx_per_slot = ctx_per_slot
         self.threads = threads or os.cpu_count() or 2
         self.url: str | None = None
-        self._proc: subprocess.Popen[str] | None = None
         self.log_path: Path | None = None
 
     def start(self) -> str:
@@ -90,23 +91,3 @@ class LlamaCppEngine:
             raise EngineError(f"llama.cpp engine for {self.gguf.name} failed to start; see {self.log_path}")
         self.url = str(json.loads(line)["url"])
         return self.url
-
-    def alive(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
-
-    def stop(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        if proc.stdout:
-            proc.stdout.close()

@@ -24,11 +24,12 @@ class EngineProcess(Protocol):
     def stop(self) -> None: ...
 
 
-def make_engine(spec: ModelSpec, host: str = "127.0.0.1") -> EngineProcess:
-    """An engine for `spec`, listening on `host` (127.0.0.1 unless other nodes must reach it)."""
+def make_engine(spec: ModelSpec, host: str = "127.0.0.1", threads: int | None = None) -> EngineProcess:
+    """An engine for `spec`, listening on `host` (127.0.0.1 unless other nodes must reach it);
+    a CPU engine uses `threads` threads (default: every core)."""
     if spec.model.startswith("local/"):
         return LlamaCppEngine(resolve_gguf(spec.model), slots=max(DEFAULT_SLOTS, spec.max_concurrency or 0),
-                              host=host)
+                              threads=threads, host=host)
     if spec.model.startswith("vllm/"):
         from archon_cli.llm.engines.vllm import VLLMServer
 

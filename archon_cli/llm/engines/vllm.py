@@ -19,6 +19,7 @@ from pathlib import Path
 from archon_cli.config.pipeline import ModelSpec
 from archon_cli.errors import EngineError, MissingDependencyError
 from archon_cli.llm.engines.http_server import free_port, healthy
+from archon_cli.llm.engines.process import ChildProcess
 
 START_TIMEOUT_S = 900.0  # loading and compiling a large model can take minutes
 
@@ -38,15 +39,17 @@ def vllm_env(base: Mapping[str, str]) -> dict[str, str]:
             "DO_NOT_TRACK": "1"}
 
 
-class VLLMServer:
-    """One `vllm serve` process; `start()` returns its OpenAI-compatible base URL (…/v1)."""
+class VLLMServer(ChildProcess):
+    """One `vllm serve` process; `start()` returns its root URL (the OpenAI API is under /v1)."""
+
+    stop_timeout_s = 30.0  # vLLM frees GPU memory on a clean shutdown
 
     def __init__(self, spec: ModelSpec, host: str = "127.0.0.1") -> None:
+        super().__init__()
         self.spec = spec
         self.host = host
         self.url: str | None = None
         self.log_path: Path | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> str:
         if importlib.util.find_spec("vllm") is None:
@@ -66,19 +69,3 @@ class VLLMServer:
             time.sleep(1.0)
         self.url = root
         return root
-
-    def alive(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
-
-    def stop(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()

@@ -1,0 +1,34 @@
+"""A child process the tool owns: liveness, pid, and a stop that always reaps it."""
+
+from __future__ import annotations
+
+import subprocess
+from typing import Any
+
+
+class ChildProcess:
+    stop_timeout_s: float = 10.0  # SIGTERM, then SIGKILL after this long
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[Any] | None = None
+
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=self.stop_timeout_s)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream:
+                stream.close()
