@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -73,19 +74,26 @@ def _archon(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
                           env={**os.environ, **(env or {})}, timeout=300)
 
 
-def _engine_processes() -> list[str]:
-    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines() if "llamacpp_server" in line and str(os.getpid()) not in line]
+def _processes_with(marker: str) -> list[int]:
+    """Processes whose environment holds `marker` (children inherit it)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and marker.encode() in (proc / "environ").read_bytes():
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
 
 
 def test_archon_run_answers_and_stops_its_engine(tmp_path: Path) -> None:
-    before = _engine_processes()
+    marker = f"ARCHON_TEST_MARKER={uuid.uuid4()}"
     done = _archon("run", "configs/sample_rank_fuse.yaml", "--prompt", "What is 17 + 25?",
-                   env={"ARCHON_CACHE_DIR": str(tmp_path)})
+                   env={"ARCHON_CACHE_DIR": str(tmp_path), marker.split("=")[0]: marker.split("=")[1]})
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip()
     assert "calls 6 (engine 6, cache hits 0)" in " ".join(done.stderr.split())
-    assert _engine_processes() == before
+    assert _processes_with(marker) == []  # the engine it started is gone
 
 
 def test_archon_eval_reports_accuracy_with_ci(tmp_path: Path) -> None:
