@@ -2,8 +2,10 @@
 
 1. The work of `archon eval` (in process, cache off, engine started and warmed up first) of one
    pipeline on N examples, recording every engine request.
-2. Exactly the same requests replayed straight at the same engine over HTTP (httpx), at
-   several concurrencies; the best wall time is the engine's own saturated throughput.
+2. Exactly the same requests replayed straight at the same kind of engine over HTTP (httpx), at
+   several concurrencies, each on a freshly started and warmed-up engine like archon's (llama.cpp
+   keeps processed prompts in a RAM cache: replaying on a used engine would skip most prompt
+   processing); the best wall time is the engine's own saturated throughput.
 Run it on an idle machine: the engine uses every core.
 Prints JSON: archon_wall_s, direct_wall_s, overhead_ratio = archon / direct, tokens, tokens/s.
 
@@ -62,15 +64,25 @@ def main() -> None:
     spec = load_pipeline(args.pipeline)
     pipe = Pipeline(spec)
     examples, scorer = load_task(args.dataset, None, limit=args.examples)
-    with Engines() as engines:
-        warm = LLMClient(spec.models, engines, None)
-        alias = next(iter(spec.models))
-        asyncio.run(warm.complete(Request(alias, (Message("user", "Hi"),), 0.0, 4)))  # start + warm up
+    alias = next(iter(spec.models))
+    warm_up = Request(alias, (Message("user", "Hi"),), 0.0, 4)
+
+    def fresh_engine() -> tuple[Engines, str]:
+        engines = Engines()
+        asyncio.run(LLMClient(spec.models, engines, None).complete(warm_up))  # start + warm up
+        (url,) = {str(e["url"]) for e in engines.describe()}
+        return engines, url
+
+    engines, _ = fresh_engine()
+    with engines:
         client = LLMClient(spec.models, engines, None, record_engine_calls=True)
         run = evaluate(pipe, examples, scorer, client)
-        calls = client.engine_calls
-        (url,) = {e["url"] for e in engines.describe()}
-        direct = {c: asyncio.run(replay(f"{url}/v1", calls, c)) for c in CONCURRENCIES}
+    calls = client.engine_calls
+    direct = {}
+    for c in CONCURRENCIES:
+        engines, url = fresh_engine()
+        with engines:
+            direct[c] = asyncio.run(replay(f"{url}/v1", calls, c))
     best_c = min(direct, key=lambda c: direct[c][0])
     direct_wall, d_prompt, d_completion = direct[best_c]
     a_prompt = sum(c.prompt_tokens for c in calls)

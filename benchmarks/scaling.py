@@ -85,6 +85,23 @@ def busy_union_s(calls: list[dict[str, Any]]) -> float:
     return total
 
 
+def _replay_fresh(n_engines: int, calls: list[dict[str, Any]], concurrency: int) -> tuple[float, int, int]:
+    import httpx
+
+    from archon_cli.llm.engines.llamacpp import LlamaCppEngine, resolve_gguf
+
+    engines = [LlamaCppEngine(resolve_gguf(MODEL)) for _ in range(n_engines)]
+    try:
+        urls = [e.start() for e in engines]
+        for url in urls:  # warm up
+            httpx.post(f"{url}/v1/chat/completions", timeout=120,
+                       json={"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4, "temperature": 0.0})
+        return asyncio.run(replay(urls, calls, concurrency))
+    finally:
+        for e in engines:
+            e.stop()
+
+
 async def replay(urls: list[str], calls: list[dict[str, Any]], concurrency: int) -> tuple[float, int, int]:
     """Every call once, call i to replica i mod len(urls), at most `concurrency` in flight."""
     import httpx
@@ -110,22 +127,10 @@ async def replay(urls: list[str], calls: list[dict[str, Any]], concurrency: int)
 
 
 def direct(n_engines: int, calls: list[dict[str, Any]]) -> dict[str, Any]:
-    """Replay `calls` at `n_engines` fresh LlamaCppEngine replicas at every concurrency."""
-    import httpx
-
-    from archon_cli.llm.engines.llamacpp import LlamaCppEngine, resolve_gguf
-
-    gguf = resolve_gguf(MODEL)
-    engines = [LlamaCppEngine(gguf) for _ in range(n_engines)]
-    try:
-        urls = [e.start() for e in engines]
-        for url in urls:  # warm up
-            httpx.post(f"{url}/v1/chat/completions", timeout=120,
-                       json={"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4, "temperature": 0.0})
-        by_c = {c: asyncio.run(replay(urls, calls, c)) for c in CONCURRENCIES}
-    finally:
-        for e in engines:
-            e.stop()
+    """Replay `calls` at `n_engines` fresh LlamaCppEngine replicas at every concurrency. Fresh for
+    each concurrency: llama.cpp keeps processed prompts in a RAM cache, so a second replay on the
+    same engine would skip most prompt processing and flatter the engine."""
+    by_c = {c: _replay_fresh(n_engines, calls, c) for c in CONCURRENCIES}
     best = min(by_c, key=lambda c: by_c[c][0])
     wall, prompt, completion = by_c[best]
     return {"direct_wall_s": round(wall, 3), "direct_best_concurrency": best,
