@@ -45,8 +45,9 @@ class ExampleResult:
 
 @dataclass(frozen=True)
 class CallEstimate:
-    """LLM calls per query from the spec alone. `exact` is False when a layer's output count
-    depends on the model (a verifier's filter): the figure is then an upper bound."""
+    """LLM calls per query from the spec alone. `exact` is False when a count depends on the model
+    (a verifier's filter) or on the examples (unit tests executed for code tasks): the figure is
+    then an upper bound."""
 
     calls: int
     per_layer: tuple[int, ...]
@@ -65,7 +66,7 @@ class Pipeline:
         n, n_exact, exact, per_layer = 0, True, True, []
         for layer in self.layers:
             per_layer.append(sum(comp.calls(n) for _, comp in layer))
-            exact = exact and n_exact
+            exact = exact and n_exact and all(comp.exact_calls for _, comp in layer)
             n_exact = n_exact and all(comp.exact_n_out for _, comp in layer)
             n = sum(comp.n_out(n) for _, comp in layer)
         return CallEstimate(sum(per_layer), tuple(per_layer), exact)

@@ -33,6 +33,11 @@ class Component(ABC):
     # False when `n_out` is only an upper bound (the model decides how many candidates pass).
     exact_n_out: ClassVar[bool] = True
 
+    @property
+    def exact_calls(self) -> bool:
+        """False when `calls()` is only an upper bound (it depends on the examples)."""
+        return True
+
     def __init__(self, params: ComponentParams) -> None:
         self.params = params
 

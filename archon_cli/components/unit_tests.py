@@ -76,6 +76,10 @@ class UnitTestEvaluator(LLMComponent):
         # auto cannot see whether examples are code tasks: n_in is then an upper bound (0 for code).
         return 0 if self.params.mode == "execute" else n_in
 
+    @property
+    def exact_calls(self) -> bool:
+        return self.params.mode != "auto"
+
     def _execute(self, item: Item, notes: Notes) -> Item:
         from archon_cli.tasks import sandbox
         from archon_cli.tasks.code import build_program, extract_code
