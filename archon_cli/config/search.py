@@ -87,12 +87,8 @@ class Execution(Strict):
     # run dir (isolated accounting); off: no cache.
     cache: Literal["shared", "run", "off"] = "shared"
     workers: int = Field(1, ge=1)  # trials in flight; 1 on a laptop CPU (one engine serves them all)
-    # workers > 1 or an address: trials run as Ray tasks and engines as supervised Ray actors.
+    # workers > 1, an address or engine replicas: trials run as Ray tasks, engines as Ray actors.
     ray_address: str | None = None  # join this cluster; None = start a local Ray when needed
-
-    @property
-    def on_ray(self) -> bool:
-        return self.workers > 1 or self.ray_address is not None
 
 
 class SearchConfig(Strict):
@@ -112,6 +108,11 @@ class SearchConfig(Strict):
 
     def resolved_models(self) -> dict[str, ModelSpec]:
         return self.models or self.resolved_space().models
+
+    @property
+    def on_ray(self) -> bool:
+        replicated = any(m.replicas > 1 for m in self.resolved_models().values())
+        return self.execution.workers > 1 or self.execution.ray_address is not None or replicated
 
 
 def is_search_config(data: Any) -> bool:

@@ -108,7 +108,7 @@ def run_search(cfg: SearchConfig, run: RunDir, *, resume: bool,
         run.log(f"search started: {len(search_examples)} search examples, {len(_test)} held out")
 
     cache_path = run.cache_db if cfg.execution.cache == "run" else default_cache_path()
-    if cfg.execution.on_ray:
+    if cfg.on_ray:
         from archon_cli.cluster.search import run_on_ray
 
         return run_on_ray(cfg, run, study, status, search_examples, scorer, on_status,
