@@ -73,11 +73,11 @@ def rung_sizes(rungs: Sequence[int], n_search: int) -> list[int]:
 
 
 def promotable(value: float, competitors: Sequence[float], eta: int) -> bool:
-    """Asynchronous successive halving (Optuna's rule): promote when `value` is within the top
-    ⌊n/eta⌋ of the n scores at this rung (itself included); with fewer than eta, only the best."""
-    values = sorted([*competitors, value], reverse=True)
-    top = max(1, len(values) // eta)
-    return value >= values[top - 1]
+    """Asynchronous successive halving: promote when `value` ranks within the top ⌊n/eta⌋ of the
+    n scores at this rung (itself included; at least 1). Ties go to the trials already there:
+    a small model gives many equal scores, and promoting every tie would make the rungs useless."""
+    top = max(1, (len(competitors) + 1) // eta)
+    return sum(1 for c in competitors if c >= value) < top
 
 
 Run = Callable[[Awaitable[Evaluation]], Evaluation]

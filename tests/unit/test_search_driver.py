@@ -123,6 +123,8 @@ def test_successive_halving_rules() -> None:
     assert not promotable(0.2, [0.5], 3)  # fewer than eta: only the best
     assert promotable(0.6, [0.1, 0.2, 0.3, 0.4, 0.5], 3)
     assert not promotable(0.3, [0.1, 0.2, 0.4, 0.5, 0.6], 3)
+    assert not promotable(0.25, [0.25, 0.0], 3)  # a tie with an earlier trial does not go on
+    assert promotable(0.25, [0.25, 0.0, 0.0, 0.0, 0.0], 3)  # top 2 of 6: one earlier tie is fine
 
 
 def test_fidelity_prunes_and_records_examples_seen(tmp_path: Path, fake_llm: type[FakeLLM]) -> None:
