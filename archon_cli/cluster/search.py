@@ -15,12 +15,13 @@ from archon_cli.search.driver import (
     Interrupt,
     Prepared,
     Status,
-    _prepare,
-    _refresh,
-    _should_stop,
     describe_spec,
     finish_trial,
+    over_budget,
+    prepare_trial,
+    refresh_status,
     rung_snapshot,
+    should_stop,
     stop_search,
 )
 from archon_cli.search.objective import TrialOutcome
@@ -48,15 +49,15 @@ def run_on_ray(cfg: SearchConfig, run: RunDir, study: Any, status: Status, examp
     loop = asyncio.new_event_loop()
     try:
         with Interrupt(loop) as interrupt:
-            _refresh(status, study)
+            refresh_status(status, study)
             on_status(status)
             try:
                 while True:
                     interrupt.check()
                     while len(pending) < cfg.execution.workers and status.done + len(pending) < status.total:
-                        if _should_stop(status, cfg):
+                        if should_stop(status, cfg):
                             break
-                        prepared = _prepare(study, cfg, run, status)
+                        prepared = prepare_trial(study, cfg, run, status)
                         if prepared is None:
                             if status.duplicates >= MAX_DUPLICATES:
                                 break
@@ -65,7 +66,7 @@ def run_on_ray(cfg: SearchConfig, run: RunDir, study: Any, status: Status, examp
                         if prepared.spec is None:
                             assert prepared.outcome is not None
                             finish_trial(study, prepared.trial, prepared.outcome, cfg, run, status, wrote_spec=False)
-                            _refresh(status, study)
+                            refresh_status(status, study)
                             continue
                         n = prepared.trial.number
                         competitors = rung_snapshot(study, cfg.search.fidelity.rungs, len(examples), n)
@@ -76,16 +77,17 @@ def run_on_ray(cfg: SearchConfig, run: RunDir, study: Any, status: Status, examp
                         status.running, status.running_desc = n, describe_spec(prepared.spec)
                         on_status(status)
                     if not pending:
-                        _should_stop(status, cfg)
+                        should_stop(status, cfg)
                         break
-                    if _over_budget_now(status, cfg):
+                    if reason := over_budget(status, cfg):  # also stops trials in flight (re-enqueued)
+                        status.stop_reason = reason
                         break
                     ready, _ = ray.wait(list(pending), num_returns=1, timeout=POLL_S)
                     for ref in ready:
                         prepared = pending.pop(ref)
                         outcome, node = _result(ref)
                         finish_trial(study, prepared.trial, outcome, cfg, run, status, wrote_spec=True, node=node)
-                        _refresh(status, study)
+                        refresh_status(status, study)
                         status.done_this_session += 1
                         on_status(status)
             except KeyboardInterrupt:
@@ -100,16 +102,6 @@ def run_on_ray(cfg: SearchConfig, run: RunDir, study: Any, status: Status, examp
     finally:
         loop.close()
     return status
-
-
-def _over_budget_now(status: Status, cfg: SearchConfig) -> bool:
-    """Budgets also stop trials already in flight (they are re-enqueued for a resume)."""
-    from archon_cli.search.driver import _over_budget
-
-    reason = _over_budget(status, cfg)
-    if reason:
-        status.stop_reason = reason
-    return reason is not None
 
 
 def _result(ref: Any) -> tuple[TrialOutcome, str | None]:

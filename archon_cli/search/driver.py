@@ -117,17 +117,17 @@ def run_search(cfg: SearchConfig, run: RunDir, *, resume: bool,
     try:
         with open_client(models, use_cache=cfg.execution.cache != "off", cache_path=cache_path) as client, \
                 Interrupt(loop) as interrupt:
-            _refresh(status, study)
+            refresh_status(status, study)
             on_status(status)
             try:
-                while not _should_stop(status, cfg):
+                while not should_stop(status, cfg):
                     before = status.duplicates
                     _one_trial(study, cfg, run, client, interrupt, search_examples, scorer, status, on_status)
                     interrupt.check()
                     if status.duplicates > before:
                         continue
                     status.duplicates = 0
-                    _refresh(status, study)
+                    refresh_status(status, study)
                     status.done_this_session += 1
                     on_status(status)
                 interrupt.check()
@@ -143,14 +143,14 @@ def run_search(cfg: SearchConfig, run: RunDir, *, resume: bool,
     return status
 
 
-def _should_stop(status: Status, cfg: SearchConfig) -> bool:
+def should_stop(status: Status, cfg: SearchConfig) -> bool:
     """Checked before each new trial: trials done, a budget spent, or the space exhausted."""
     if status.done >= status.total:
         status.stop_reason = "trials done"
     elif status.duplicates >= MAX_DUPLICATES:
         status.stop_reason = f"the sampler proposed {MAX_DUPLICATES} seen architectures in a row"
     else:
-        status.stop_reason = _over_budget(status, cfg)
+        status.stop_reason = over_budget(status, cfg)
     return status.stop_reason is not None
 
 
@@ -261,7 +261,7 @@ def _states(*names: str) -> tuple[Any, ...]:
     return tuple(TrialState[n] for n in names)
 
 
-def _over_budget(status: Status, cfg: SearchConfig) -> str | None:
+def over_budget(status: Status, cfg: SearchConfig) -> str | None:
     b = cfg.budget
     if b.total_tokens is not None and status.engine_tokens >= b.total_tokens:
         return f"token budget spent ({status.engine_tokens} ≥ {b.total_tokens})"
@@ -272,7 +272,7 @@ def _over_budget(status: Status, cfg: SearchConfig) -> str | None:
     return None
 
 
-def _refresh(status: Status, study: Any) -> None:
+def refresh_status(status: Status, study: Any) -> None:
     trials = study.get_trials(deepcopy=False)
     status.done = sum(1 for t in trials if counted(t))
     status.calls = sum(int(t.user_attrs.get("calls", 0)) for t in trials)
@@ -294,7 +294,7 @@ class Prepared:
     outcome: TrialOutcome | None = None  # set when there is nothing to evaluate
 
 
-def _prepare(study: Any, cfg: SearchConfig, run: RunDir, status: Status) -> Prepared | None:
+def prepare_trial(study: Any, cfg: SearchConfig, run: RunDir, status: Status) -> Prepared | None:
     """Ask for a trial and build its spec; None for a duplicate (told at once, not counted)."""
     space, models = cfg.resolved_space(), cfg.resolved_models()
     trial = study.ask()
@@ -328,7 +328,7 @@ def rung_snapshot(study: Any, rungs: list[int], n_examples: int, exclude: int) -
 
 def _one_trial(study: Any, cfg: SearchConfig, run: RunDir, client: Any, interrupt: Interrupt,
                examples: list[Any], scorer: Any, status: Status, on_status: Callable[[Status], None]) -> None:
-    prepared = _prepare(study, cfg, run, status)
+    prepared = prepare_trial(study, cfg, run, status)
     if prepared is None:
         return
     trial, spec = prepared.trial, prepared.spec

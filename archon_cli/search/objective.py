@@ -89,14 +89,14 @@ def run_trial(spec: PipelineSpec, examples: Sequence[Example], scorer: Scorer, c
     """Evaluate `spec` on growing prefixes of `examples` (incrementally: each rung only runs the
     new examples); `run` drives a coroutine on the search's event loop."""
     try:
-        estimate = Pipeline(spec).estimate_calls()
+        pipeline = Pipeline(spec)
+        estimate = pipeline.estimate_calls()
     except Exception as exc:  # trial boundary: a component that cannot even be built
         return TrialOutcome("fail", f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
     out = TrialOutcome("complete", calls_per_query=estimate.calls)
     if calls_budget is not None and estimate.calls > calls_budget:
         out.state, out.reason = "infeasible", f"{estimate.calls} calls per query > budget {calls_budget}"
         return out
-    pipeline = Pipeline(spec)
     scores: list[float] = []
     results: list[ExampleResult] = []
     done = 0
