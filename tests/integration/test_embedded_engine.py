@@ -18,6 +18,7 @@ from archon_cli.llm.cache import CompletionCache
 from archon_cli.llm.client import LLMClient
 from archon_cli.llm.engines.manager import Engines
 from archon_cli.pipeline import ExampleInput, Pipeline
+from tests.processes import pids_with_environment
 
 ROOT = Path(__file__).parents[2]
 SMOL = {"s": {"model": "local/smollm2-135m"}}
@@ -74,18 +75,6 @@ def _archon(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
                           env={**os.environ, **(env or {})}, timeout=300)
 
 
-def _processes_with(marker: str) -> list[int]:
-    """Processes whose environment holds `marker` (children inherit it)."""
-    found = []
-    for proc in Path("/proc").iterdir():
-        try:
-            if proc.name.isdigit() and marker.encode() in (proc / "environ").read_bytes():
-                found.append(int(proc.name))
-        except OSError:
-            continue
-    return found
-
-
 def test_archon_run_answers_and_stops_its_engine(tmp_path: Path) -> None:
     marker = f"ARCHON_TEST_MARKER={uuid.uuid4()}"
     done = _archon("run", "configs/sample_rank_fuse.yaml", "--prompt", "What is 17 + 25?",
@@ -93,7 +82,7 @@ def test_archon_run_answers_and_stops_its_engine(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip()
     assert "calls 6 (engine 6, cache hits 0)" in " ".join(done.stderr.split())
-    assert _processes_with(marker) == []  # the engine it started is gone
+    assert not pids_with_environment(marker)  # the engine it started is gone
 
 
 def test_archon_eval_reports_accuracy_with_ci(tmp_path: Path) -> None:

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.processes import pids_with_command
+
 ROOT = Path(__file__).resolve().parents[2]
 
 CONFIG = {
@@ -31,8 +33,7 @@ CONFIG = {
 
 
 def engine_pids() -> set[int]:
-    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    return {int(line.split()[0]) for line in out.splitlines() if "llamacpp_server" in line and "ps -eo" not in line}
+    return pids_with_command("archon_cli.llm.engines.llamacpp_server")
 
 
 @pytest.mark.timeout(600)
@@ -48,7 +49,11 @@ def test_two_workers_two_replicas_survive_a_killed_replica(tmp_path: Path) -> No
         while len(engine_pids() - before) < 2 and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.5)
         replicas = sorted(engine_pids() - before)
-        assert len(replicas) == 2, "two engine replicas should be running"
+        if len(replicas) < 2:
+            proc.kill()
+            out, err = proc.communicate()
+            pytest.fail(f"two engine replicas should be running (exit {proc.returncode}):\n{out[-2000:]}\n"
+                        f"{err[-4000:]}")
         runs = tmp_path / "runs"
         while proc.poll() is None and time.monotonic() < deadline:
             logs = list(runs.glob("*/log.txt"))
