@@ -4,7 +4,8 @@ Every example runs as its own asyncio task, layer by layer; the components of a 
 concurrently and each drives its requests through the LLM client, whose per-endpoint
 semaphore bounds what is in flight. So all requests of a layer, across all examples, go out
 together, and an example never waits for slower examples to finish a layer. A call that
-still fails after the client's retries fails only its own example.
+still fails after the client's retries fails only its own example. Sandboxed test runs go to the
+sandbox pool (threads here, or Ray tasks) and never block the event loop.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from archon_cli.components import COMPONENTS
 from archon_cli.components.base import Component
-from archon_cli.components.state import Item, Message, Notes, Request
+from archon_cli.components.state import Item, Message, Notes, Request, TestRun
 from archon_cli.config.pipeline import PipelineSpec
 from archon_cli.errors import EngineError, LLMCallError
 from archon_cli.llm.client import Completion, LLMClient
@@ -110,13 +111,14 @@ class Pipeline:
         try:
             requests = next(steps)
             while True:
-                completions = await self._call_all(requests, client)
-                for req, done in zip(requests, completions, strict=True):
-                    rec = CallRecord(result.id, layer, cid, req.model, done.prompt_tokens, done.completion_tokens,
-                                     done.latency_s, done.usd, done.cached)
-                    result.calls.append(rec)
-                    result.usage.add_call(rec)
-                requests = steps.send([c.text for c in completions])
+                answers = await self._fulfil_all(requests, client)
+                for req, done in zip(requests, answers, strict=True):
+                    if isinstance(req, Request) and isinstance(done, Completion):
+                        rec = CallRecord(result.id, layer, cid, req.model, done.prompt_tokens,
+                                         done.completion_tokens, done.latency_s, done.usd, done.cached)
+                        result.calls.append(rec)
+                        result.usage.add_call(rec)
+                requests = steps.send([a.text if isinstance(a, Completion) else a for a in answers])
         except StopIteration as stop:
             out: Item = stop.value
             return out
@@ -124,11 +126,22 @@ class Pipeline:
             result.usage.add_fallbacks(cid, notes.fallbacks)
 
     @staticmethod
-    async def _call_all(requests: list[Request], client: LLMClient) -> list[Completion]:
+    async def _fulfil_all(requests: Sequence[Request | TestRun], client: LLMClient) -> list[Completion | str]:
         # A TaskGroup cancels the siblings as soon as one call fails for good.
         try:
             async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(client.complete(r)) for r in requests]
+                tasks = [group.create_task(_fulfil(r, client)) for r in requests]
         except ExceptionGroup as failed:
             raise failed.exceptions[0] from None
         return [t.result() for t in tasks]
+
+
+async def _fulfil(request: Request | TestRun, client: LLMClient) -> Completion | str:
+    if isinstance(request, Request):
+        return await client.complete(request)
+    # The sandbox function is looked up at call time, so tests can substitute it.
+    from archon_cli.tasks import sandbox, sandbox_pool
+
+    passed = await asyncio.wrap_future(sandbox_pool.shared().submit(sandbox.count_passing, request.program,
+                                                                    list(request.tests)))
+    return str(passed)

@@ -3,7 +3,8 @@ run dir); a task evaluates one spec against the supervised engines and returns t
 
 Placement: a trial task reserves no CPU (it waits on HTTP to the engines, which hold the CPUs
 and GPUs); the driver never has more than `workers` in flight, and SPREAD puts them on
-different nodes.
+different nodes. The trial's sandboxed code runs (unit-test execution, code scoring) are Ray
+tasks of their own, spread over the cluster beside generation (`tasks/sandbox_pool.py`).
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ def evaluate_trial(spec: PipelineSpec, examples: Sequence[Example], scorer_name:
     from archon_cli.cluster.supervisor import RayEngines
     from archon_cli.llm.cache import CompletionCache
     from archon_cli.llm.client import LLMClient
-    from archon_cli.tasks import SCORERS
+    from archon_cli.tasks import SCORERS, sandbox_pool
 
+    sandbox_pool.run_on_ray()
     cache = CompletionCache(Path(cache_path)) if cache_path else None
     client = LLMClient(models, RayEngines(supervisor), cache)
     loop = asyncio.new_event_loop()

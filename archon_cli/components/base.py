@@ -6,8 +6,9 @@ Lifecycle:
    example costs and how many candidates come out, for `n_in` candidates in (an upper bound
    where the output count depends on the model, e.g. a verifier's filter).
 3. For each example, the executor drives `run(item, notes)`, a generator: it yields a list of
-   Requests, receives the completion texts in the same order, may yield again, and finally
-   returns the new Item. Components do no I/O and keep no state between examples.
+   Requests (LLM calls) and TestRuns (sandboxed code runs), receives their answers as texts in
+   the same order, may yield again, and finally returns the new Item. Components do no I/O and
+   keep no state between examples.
 
 A component must not fail an example because a model ignored the requested format: it parses
 leniently, falls back to a documented default and reports it with `notes.fallback(reason)`.
@@ -16,14 +17,14 @@ leniently, falls back to a documented default and reports it with `notes.fallbac
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from typing import ClassVar
 
 from archon_cli.components.prompts import Prompts
-from archon_cli.components.state import Candidate, Item, Message, Notes, Request
+from archon_cli.components.state import Candidate, Item, Message, Notes, Request, TestRun
 from archon_cli.config.pipeline import ComponentParams, ModelComponentParams
 
-Steps = Generator[list[Request], list[str], Item]
+Steps = Generator[Sequence[Request | TestRun], list[str], Item]
 
 
 class Component(ABC):

@@ -52,6 +52,15 @@ class Request:
     sample: int = 0
 
 
+@dataclass(frozen=True)
+class TestRun:
+    """A sandboxed run a component asks for: execute `program` followed by each assert of
+    `tests`; the executor answers with the number that passed, as text like every answer."""
+
+    program: str
+    tests: tuple[str, ...]
+
+
 @dataclass
 class Notes:
     """What a component reports besides its output: fallbacks taken when a model ignored the

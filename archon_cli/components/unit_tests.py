@@ -1,16 +1,12 @@
 """Unit-test generator (writes tests for the task) and evaluator (ranks candidates by the
 tests they pass: executed in the sandbox for code tasks, judged by a model otherwise).
 
-Execution is I/O inside a component, against the rule that components are pure. It goes
-through one injectable function (`archon_cli.tasks.sandbox.count_passing`, looked up at call
-time so tests substitute it) instead of a new request kind the executor would fulfil: that
-would need changes to the pipeline executor for one component. The sandbox runs of one item
-go out concurrently from a thread pool; they block the event loop for about one run's time.
+The evaluator stays pure: it yields TestRuns, and the executor runs them in the sandbox (beside
+the LLM calls of other examples, as Ray tasks when the search runs on Ray).
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Literal
 
@@ -19,7 +15,7 @@ from pydantic import Field
 from archon_cli.components import COMPONENTS
 from archon_cli.components.base import LLMComponent, Steps
 from archon_cli.components.parsing import parse_pass_fail, parse_tests
-from archon_cli.components.state import Item, Notes
+from archon_cli.components.state import Item, Notes, TestRun
 from archon_cli.config.pipeline import ModelComponentParams
 
 
@@ -80,20 +76,18 @@ class UnitTestEvaluator(LLMComponent):
     def exact_calls(self) -> bool:
         return self.params.mode != "auto"
 
-    def _execute(self, item: Item, notes: Notes) -> Item:
-        from archon_cli.tasks import sandbox
+    def _execute(self, item: Item, notes: Notes) -> Steps:
         from archon_cli.tasks.code import build_program, extract_code
 
-        tests = [t for t in item.unit_tests if t.lstrip().startswith("assert")]
+        tests = tuple(t for t in item.unit_tests if t.lstrip().startswith("assert"))
         if not tests:
             notes.fallback("no_executable_tests")
             return item
         ep = item.entry_point
         prompt = extract_code(item.query, ep) if "```" in item.query else None
-        programs = [build_program(extract_code(c.text, ep), ep, prompt) for c in item.candidates]
-        with ThreadPoolExecutor(max_workers=min(4, len(programs))) as pool:
-            passed = list(pool.map(lambda p: sandbox.count_passing(p, tests), programs))
-        scored = [replace(c, tests_passed=n, tests_total=len(tests))
+        runs = [TestRun(build_program(extract_code(c.text, ep), ep, prompt), tests) for c in item.candidates]
+        passed = yield list(runs)
+        scored = [replace(c, tests_passed=int(n), tests_total=len(tests))
                   for c, n in zip(item.candidates, passed, strict=True)]
         scored.sort(key=lambda c: -(c.tests_passed or 0))
         return replace(item, candidates=tuple(scored))
@@ -106,7 +100,7 @@ class UnitTestEvaluator(LLMComponent):
         if not cands:
             return item
         if item.entry_point and self.params.mode != "judge":
-            return self._execute(item, notes)
+            return (yield from self._execute(item, notes))
         if self.params.mode == "execute":  # promised zero calls: nothing to run, keep the order
             notes.fallback("not_code")
             return item
