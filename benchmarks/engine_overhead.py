@@ -1,11 +1,11 @@
 """Overhead of archon's executor + client over the bare engine, measured side by side.
 
 1. The work of `archon eval` (in process, cache off, engine started and warmed up first) of one
-   pipeline on N examples, recording every engine request.
-2. Exactly the same requests replayed straight at the same kind of engine over HTTP (httpx), at
-   several concurrencies, each on a freshly started and warmed-up engine like archon's (llama.cpp
-   keeps processed prompts in a RAM cache: replaying on a used engine would skip most prompt
-   processing); the best wall time is the engine's own saturated throughput.
+   pipeline on N examples, every engine request recorded (ARCHON_CALL_LOG).
+2. Exactly the same work replayed straight at the same kind of engine over HTTP (httpx), at
+   several concurrencies, each on a freshly started and warmed-up engine (see replay.py: same
+   requests in the same order, same completion lengths); the best wall time is the engine's own
+   saturated throughput.
 Run it on an idle machine: the engine uses every core.
 Prints JSON: archon_wall_s, direct_wall_s, overhead_ratio = archon / direct, tokens, tokens/s.
 
@@ -17,33 +17,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import time
+import tempfile
 from pathlib import Path
-from typing import Any
+
+from replay import best_replay, read_call_log
 
 ROOT = Path(__file__).resolve().parents[1]
-# The engine has 4 slots; on 2 cores it saturates at 1-2 requests in flight.
-CONCURRENCIES = (1, 2, 4, 8)
-
-
-async def replay(url: str, calls: list[Any], concurrency: int) -> tuple[float, int, int]:
-    import httpx
-
-    sem = asyncio.Semaphore(concurrency)
-    prompt = completion = 0
-
-    async def one(client: httpx.AsyncClient, call: Any) -> None:
-        nonlocal prompt, completion
-        async with sem:
-            resp = await client.post(f"{url}/chat/completions", json={"messages": call.messages, **call.sampling})
-            usage = resp.json()["usage"]
-            prompt += usage["prompt_tokens"]
-            completion += usage["completion_tokens"]
-
-    async with httpx.AsyncClient(timeout=300) as client:
-        start = time.perf_counter()
-        await asyncio.gather(*(one(client, c) for c in calls))
-        return time.perf_counter() - start, prompt, completion
 
 
 def main() -> None:
@@ -62,44 +41,26 @@ def main() -> None:
     from archon_cli.tasks.loading import load_task
 
     spec = load_pipeline(args.pipeline)
-    pipe = Pipeline(spec)
+    (model,) = {m.model for m in spec.models.values()}  # one local model: the replay starts that engine
     examples, scorer = load_task(args.dataset, None, limit=args.examples)
-    alias = next(iter(spec.models))
-    warm_up = Request(alias, (Message("user", "Hi"),), 0.0, 4)
-
-    def fresh_engine() -> tuple[Engines, str]:
-        engines = Engines()
-        asyncio.run(LLMClient(spec.models, engines, None).complete(warm_up))  # start + warm up
-        (url,) = {str(e["url"]) for e in engines.describe()}
-        return engines, url
-
-    engines, _ = fresh_engine()
-    with engines:
-        client = LLMClient(spec.models, engines, None, record_engine_calls=True)
-        run = evaluate(pipe, examples, scorer, client)
-    calls = client.engine_calls
-    direct = {}
-    for c in CONCURRENCIES:
-        engines, url = fresh_engine()
-        with engines:
-            direct[c] = asyncio.run(replay(f"{url}/v1", calls, c))
-    best_c = min(direct, key=lambda c: direct[c][0])
-    direct_wall, d_prompt, d_completion = direct[best_c]
-    a_prompt = sum(c.prompt_tokens for c in calls)
-    a_completion = sum(c.completion_tokens for c in calls)
+    engines = Engines()
+    warm_up = Request(next(iter(spec.models)), (Message("user", "Hi"),), 0.0, 4)
+    asyncio.run(LLMClient(spec.models, engines, None).complete(warm_up))  # start + warm up
+    with tempfile.TemporaryDirectory() as tmp, engines:
+        log = Path(tmp) / "calls.jsonl"
+        run = evaluate(Pipeline(spec), examples, scorer, LLMClient(spec.models, engines, None, call_log=log))
+        calls = read_call_log(log)
+    direct = best_replay(model, 1, calls)
+    prompt = sum(c["prompt_tokens"] for c in calls)
+    completion = sum(c["completion_tokens"] for c in calls)
     print(json.dumps({
         "pipeline": spec.name, "examples": len(examples), "engine_calls": len(calls),
         "archon_wall_s": round(run.wall_s, 3),
-        "direct_wall_s": round(direct_wall, 3),
-        "direct_best_concurrency": best_c,
-        "direct_wall_s_by_concurrency": {c: round(v[0], 3) for c, v in direct.items()},
-        "overhead_ratio": round(run.wall_s / direct_wall, 3),
-        "archon_prompt_tokens": a_prompt, "archon_completion_tokens": a_completion,
-        "direct_prompt_tokens": d_prompt, "direct_completion_tokens": d_completion,
-        "archon_prompt_tok_s": round(a_prompt / run.wall_s, 1),
-        "archon_completion_tok_s": round(a_completion / run.wall_s, 1),
-        "direct_prompt_tok_s": round(d_prompt / direct_wall, 1),
-        "direct_completion_tok_s": round(d_completion / direct_wall, 1),
+        **direct,
+        "overhead_ratio": round(run.wall_s / direct["direct_wall_s"], 3),
+        "archon_prompt_tokens": prompt, "archon_completion_tokens": completion,
+        "archon_prompt_tok_s": round(prompt / run.wall_s, 1),
+        "archon_completion_tok_s": round(completion / run.wall_s, 1),
     }, indent=2))
 
 

@@ -4,10 +4,10 @@ the bare engines, measured side by side.
 For each setting (workers x replicas, by default {1, 2} x {1, 2}) the same small search (fixed
 trial count, few search examples, short completions, a fresh ARCHON_CACHE_DIR so every setting
 does the same work) runs as a subprocess `archon search CONFIG --workers W` with the model's
-`replicas: R` and ARCHON_CALL_LOG pointing at a per-setting file. Then exactly the requests of
-that call log are replayed straight at freshly started LlamaCppEngine replicas (as many as the
-search ran, routed round-robin, one warm-up request each) over HTTP with httpx, at concurrencies
-1, 2, 4 and 8; the best replay wall time is the engines' own saturated throughput.
+`replicas: R` and ARCHON_CALL_LOG pointing at a per-setting file. Then exactly the work of
+that call log is replayed straight at freshly started llama.cpp replicas (as many as the search
+ran, routed round-robin) at concurrencies 1, 2, 4 and 8 (replay.py: same requests, same order,
+same completion lengths); the best replay wall time is the engines' own saturated throughput.
 
 Definitions (per setting):
   search_wall_s      wall time of the whole `archon search` command (Ray and engine start-up included)
@@ -18,9 +18,8 @@ Definitions (per setting):
   *_tok_s            engine prompt / completion tokens of the logged calls / llm_busy_s
   overhead_ratio     llm_busy_s / best direct replay wall time (same requests, same replica count)
 
-Note: `execution.on_ray` is `workers > 1 or ray_address`; with workers=1 the search runs in
-process with one engine per model whatever `replicas` says, so workers=1 x replicas=2 is
-measured as it runs (one engine; `engines` in the JSON says how many the search started).
+A search runs on Ray when workers > 1 or a model has replicas > 1; workers=1 x replicas=1 runs
+in process (`on_ray` and `engines` in the JSON say how each setting ran).
 The machine may be shared: os.getloadavg() is recorded before and after each setting.
 
     python benchmarks/scaling.py [--trials 6] [--search-size 4] [--max-tokens 16] [--settings 1x1,2x2]
@@ -29,7 +28,6 @@ The machine may be shared: os.getloadavg() is recorded before and after each set
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import json
 import os
@@ -40,9 +38,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from replay import best_replay, read_call_log
+
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "local/smollm2-135m"
-CONCURRENCIES = (1, 2, 4, 8)
 SEARCH_TIMEOUT_S = 1200
 NOT_RUN = {"duplicate", "waiting", "running"}  # trials.csv rows that are no evaluated trial
 
@@ -85,60 +84,6 @@ def busy_union_s(calls: list[dict[str, Any]]) -> float:
     return total
 
 
-def _replay_fresh(n_engines: int, calls: list[dict[str, Any]], concurrency: int) -> tuple[float, int, int]:
-    import httpx
-
-    from archon_cli.llm.engines.llamacpp import LlamaCppEngine, resolve_gguf
-
-    engines = [LlamaCppEngine(resolve_gguf(MODEL)) for _ in range(n_engines)]
-    try:
-        urls = [e.start() for e in engines]
-        for url in urls:  # warm up
-            httpx.post(f"{url}/v1/chat/completions", timeout=120,
-                       json={"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 4, "temperature": 0.0})
-        return asyncio.run(replay(urls, calls, concurrency))
-    finally:
-        for e in engines:
-            e.stop()
-
-
-async def replay(urls: list[str], calls: list[dict[str, Any]], concurrency: int) -> tuple[float, int, int]:
-    """Every call once, call i to replica i mod len(urls), at most `concurrency` in flight."""
-    import httpx
-
-    sem = asyncio.Semaphore(concurrency)
-    prompt = completion = 0
-
-    async def one(client: httpx.AsyncClient, i: int, call: dict[str, Any]) -> None:
-        nonlocal prompt, completion
-        async with sem:
-            resp = await client.post(f"{urls[i % len(urls)]}/v1/chat/completions",
-                                     json={"messages": call["messages"], **call["sampling"]})
-            resp.raise_for_status()
-            usage = resp.json()["usage"]
-            prompt += usage["prompt_tokens"]
-            completion += usage["completion_tokens"]
-
-    limits = httpx.Limits(max_connections=max(CONCURRENCIES) * 2)
-    async with httpx.AsyncClient(timeout=300, limits=limits) as client:
-        start = time.perf_counter()
-        await asyncio.gather(*(one(client, i, c) for i, c in enumerate(calls)))
-        return time.perf_counter() - start, prompt, completion
-
-
-def direct(n_engines: int, calls: list[dict[str, Any]]) -> dict[str, Any]:
-    """Replay `calls` at `n_engines` fresh LlamaCppEngine replicas at every concurrency. Fresh for
-    each concurrency: llama.cpp keeps processed prompts in a RAM cache, so a second replay on the
-    same engine would skip most prompt processing and flatter the engine."""
-    by_c = {c: _replay_fresh(n_engines, calls, c) for c in CONCURRENCIES}
-    best = min(by_c, key=lambda c: by_c[c][0])
-    wall, prompt, completion = by_c[best]
-    return {"direct_wall_s": round(wall, 3), "direct_best_concurrency": best,
-            "direct_wall_s_by_concurrency": {str(c): round(v[0], 3) for c, v in by_c.items()},
-            "direct_prompt_tokens": prompt, "direct_completion_tokens": completion,
-            "direct_prompt_tok_s": round(prompt / wall, 1), "direct_completion_tok_s": round(completion / wall, 1)}
-
-
 def wait_for_load(limit: float, max_s: float = 300.0) -> None:
     """The machine may be shared: give other people's runs (and our last engines) time to end."""
     deadline = time.monotonic() + max_s
@@ -168,11 +113,11 @@ def run_setting(workers: int, replicas: int, args: argparse.Namespace, tmp: Path
     counted = [r for r in rows if r["outcome"] not in NOT_RUN]
     run_env = json.loads((run / "env.json").read_text())
     n_engines = len(run_env.get("engines") or []) or 1
-    calls = [json.loads(line) for line in call_log.read_text().splitlines() if line.strip()]
+    calls = read_call_log(call_log)
     busy = busy_union_s(calls)
     prompt = sum(c["prompt_tokens"] for c in calls)
     completion = sum(c["completion_tokens"] for c in calls)
-    replayed = direct(n_engines, calls)
+    replayed = best_replay(MODEL, n_engines, calls)
     load_after = os.getloadavg()
     return {
         "workers": workers, "replicas": replicas, "on_ray": bool(run_env.get("ray")), "engines": n_engines,
