@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from archon_cli.components import COMPONENTS
 from archon_cli.components.base import Component
-from archon_cli.components.state import Item, Message, Notes, Request, TestRun
+from archon_cli.components.state import Item, Message, Notes, Request, SandboxRun
 from archon_cli.config.pipeline import PipelineSpec
 from archon_cli.errors import EngineError, LLMCallError
 from archon_cli.llm.client import Completion, LLMClient
@@ -126,7 +126,7 @@ class Pipeline:
             result.usage.add_fallbacks(cid, notes.fallbacks)
 
     @staticmethod
-    async def _fulfil_all(requests: Sequence[Request | TestRun], client: LLMClient) -> list[Completion | str]:
+    async def _fulfil_all(requests: Sequence[Request | SandboxRun], client: LLMClient) -> list[Completion | str]:
         # A TaskGroup cancels the siblings as soon as one call fails for good.
         try:
             async with asyncio.TaskGroup() as group:
@@ -136,7 +136,7 @@ class Pipeline:
         return [t.result() for t in tasks]
 
 
-async def _fulfil(request: Request | TestRun, client: LLMClient) -> Completion | str:
+async def _fulfil(request: Request | SandboxRun, client: LLMClient) -> Completion | str:
     if isinstance(request, Request):
         return await client.complete(request)
     # The sandbox function is looked up at call time, so tests can substitute it.

@@ -6,7 +6,7 @@ Lifecycle:
    example costs and how many candidates come out, for `n_in` candidates in (an upper bound
    where the output count depends on the model, e.g. a verifier's filter).
 3. For each example, the executor drives `run(item, notes)`, a generator: it yields a list of
-   Requests (LLM calls) and TestRuns (sandboxed code runs), receives their answers as texts in
+   Requests (LLM calls) and SandboxRuns (sandboxed code runs), receives their answers as texts in
    the same order, may yield again, and finally returns the new Item. Components do no I/O and
    keep no state between examples.
 
@@ -21,10 +21,10 @@ from collections.abc import Generator, Sequence
 from typing import ClassVar
 
 from archon_cli.components.prompts import Prompts
-from archon_cli.components.state import Candidate, Item, Message, Notes, Request, TestRun
+from archon_cli.components.state import Candidate, Item, Message, Notes, Request, SandboxRun
 from archon_cli.config.pipeline import ComponentParams, ModelComponentParams
 
-Steps = Generator[Sequence[Request | TestRun], list[str], Item]
+Steps = Generator[Sequence[Request | SandboxRun], list[str], Item]
 
 
 class Component(ABC):

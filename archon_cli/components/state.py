@@ -53,7 +53,7 @@ class Request:
 
 
 @dataclass(frozen=True)
-class TestRun:
+class SandboxRun:
     """A sandboxed run a component asks for: execute `program` followed by each assert of
     `tests`; the executor answers with the number that passed, as text like every answer."""
 

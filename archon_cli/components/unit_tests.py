@@ -1,7 +1,7 @@
 """Unit-test generator (writes tests for the task) and evaluator (ranks candidates by the
 tests they pass: executed in the sandbox for code tasks, judged by a model otherwise).
 
-The evaluator stays pure: it yields TestRuns, and the executor runs them in the sandbox (beside
+The evaluator stays pure: it yields SandboxRuns, and the executor runs them in the sandbox (beside
 the LLM calls of other examples, as Ray tasks when the search runs on Ray).
 """
 
@@ -15,7 +15,7 @@ from pydantic import Field
 from archon_cli.components import COMPONENTS
 from archon_cli.components.base import LLMComponent, Steps
 from archon_cli.components.parsing import parse_pass_fail, parse_tests
-from archon_cli.components.state import Item, Notes, TestRun
+from archon_cli.components.state import Item, Notes, SandboxRun
 from archon_cli.config.pipeline import ModelComponentParams
 
 
@@ -85,8 +85,8 @@ class UnitTestEvaluator(LLMComponent):
             return item
         ep = item.entry_point
         prompt = extract_code(item.query, ep) if "```" in item.query else None
-        runs = [TestRun(build_program(extract_code(c.text, ep), ep, prompt), tests) for c in item.candidates]
-        passed = yield list(runs)
+        runs = [SandboxRun(build_program(extract_code(c.text, ep), ep, prompt), tests) for c in item.candidates]
+        passed = yield runs
         scored = [replace(c, tests_passed=int(n), tests_total=len(tests))
                   for c, n in zip(item.candidates, passed, strict=True)]
         scored.sort(key=lambda c: -(c.tests_passed or 0))
