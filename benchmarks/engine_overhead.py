@@ -50,7 +50,8 @@ def main() -> None:
         log = Path(tmp) / "calls.jsonl"
         run = evaluate(Pipeline(spec), examples, scorer, LLMClient(spec.models, engines, None, call_log=log))
         calls = read_call_log(log)
-    direct = best_replay(model, 1, calls)
+        threads = [e["threads"] for e in engines.describe()]
+    direct = best_replay(model, threads, calls)
     prompt = sum(c["prompt_tokens"] for c in calls)
     completion = sum(c["completion_tokens"] for c in calls)
     print(json.dumps({

@@ -6,8 +6,10 @@ them, and exactly as many completion tokens as the run got (`max_tokens` = that 
 `ignore_eos`). Seeded sampling does not give the same text under a different batching, so a
 free replay writes answers of other lengths, and one that happened to write shorter answers
 would flatter the engine (seen: 55 s vs 75 s for the same 72 requests).
-Fresh engines for every concurrency: llama.cpp keeps processed prompts in a RAM cache, so a
-second replay on a used engine would skip most prompt processing.
+Same engines: as many as the run used, each with the run's CPU threads (env.json records them;
+on 2 cores one 1-thread replica is a different engine from one 2-thread engine). Fresh ones for
+every concurrency: llama.cpp keeps processed prompts in a RAM cache, so a second replay on a
+used engine would skip most prompt processing.
 Calls are the JSON lines of ARCHON_CALL_LOG (messages, sampling, start, completion_tokens).
 """
 
@@ -56,13 +58,14 @@ async def replay(urls: list[str], calls: list[dict[str, Any]], concurrency: int)
         return {"wall_s": time.perf_counter() - start, **totals}
 
 
-def replay_on_fresh_engines(model: str, n_engines: int, calls: list[dict[str, Any]],
+def replay_on_fresh_engines(model: str, threads: list[int | None], calls: list[dict[str, Any]],
                             concurrency: int) -> dict[str, float]:
+    """One fresh engine per entry of `threads` (its CPU threads; None: every core)."""
     import httpx
 
     from archon_cli.llm.engines.llamacpp import LlamaCppEngine, resolve_gguf
 
-    engines = [LlamaCppEngine(resolve_gguf(model)) for _ in range(n_engines)]
+    engines = [LlamaCppEngine(resolve_gguf(model), threads=t) for t in threads]
     try:
         urls = [e.start() for e in engines]
         for url in urls:  # warm up, like the run's engines
@@ -74,12 +77,12 @@ def replay_on_fresh_engines(model: str, n_engines: int, calls: list[dict[str, An
             e.stop()
 
 
-def best_replay(model: str, n_engines: int, calls: list[dict[str, Any]]) -> dict[str, Any]:
+def best_replay(model: str, threads: list[int | None], calls: list[dict[str, Any]]) -> dict[str, Any]:
     """Replay at every concurrency; the best wall time is the engines' saturated throughput."""
-    by_c = {c: replay_on_fresh_engines(model, n_engines, calls, c) for c in CONCURRENCIES}
+    by_c = {c: replay_on_fresh_engines(model, threads, calls, c) for c in CONCURRENCIES}
     best = min(by_c, key=lambda c: by_c[c]["wall_s"])
     r = by_c[best]
-    return {"direct_wall_s": round(r["wall_s"], 3), "direct_best_concurrency": best,
+    return {"direct_engine_threads": threads, "direct_wall_s": round(r["wall_s"], 3), "direct_best_concurrency": best,
             "direct_wall_s_by_concurrency": {str(c): round(v["wall_s"], 3) for c, v in by_c.items()},
             "direct_prompt_tokens": r["prompt_tokens"], "direct_completion_tokens": r["completion_tokens"],
             "direct_cached_prompt_tokens": r["cached_prompt_tokens"],

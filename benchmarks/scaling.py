@@ -53,7 +53,8 @@ def search_config(workers: int, replicas: int, trials: int, search_size: int, ma
         "name": f"scaling-w{workers}-r{replicas}",
         "task": {"dataset": "arithmetic", "size": max(12, 3 * search_size), "search_size": search_size,
                  "split_seed": 1},
-        "models": {"m": {"model": MODEL, "replicas": replicas, "cpus_per_replica": 1}},
+        # Every setting uses the whole machine: the replicas share its cores.
+        "models": {"m": {"model": MODEL, "replicas": replicas, "cpus_per_replica": (os.cpu_count() or 2) / replicas}},
         "space": {"name": "tiny", "defaults": {"max_tokens": max_tokens}, "layers": [
             {"name": "L0", "component": {"type": "generator",
                                          "params": {"samples": {"choices": [1, 2, 3]}, "temperature": 0.7}}},
@@ -112,15 +113,15 @@ def run_setting(workers: int, replicas: int, args: argparse.Namespace, tmp: Path
     rows = list(csv.DictReader((run / "trials.csv").open()))
     counted = [r for r in rows if r["outcome"] not in NOT_RUN]
     run_env = json.loads((run / "env.json").read_text())
-    n_engines = len(run_env.get("engines") or []) or 1
+    threads = [e["threads"] for e in run_env["engines"]]
     calls = read_call_log(call_log)
     busy = busy_union_s(calls)
     prompt = sum(c["prompt_tokens"] for c in calls)
     completion = sum(c["completion_tokens"] for c in calls)
-    replayed = best_replay(MODEL, n_engines, calls)
+    replayed = best_replay(MODEL, threads, calls)
     load_after = os.getloadavg()
     return {
-        "workers": workers, "replicas": replicas, "on_ray": bool(run_env.get("ray")), "engines": n_engines,
+        "workers": workers, "replicas": replicas, "on_ray": bool(run_env.get("ray")), "engines": len(threads),
         "trials": len(counted), "outcomes": sorted({r["outcome"] for r in counted}),
         "search_wall_s": round(wall, 3), "trials_per_min": round(len(counted) / wall * 60, 2),
         "engine_calls": len(calls), "prompt_tokens": prompt, "completion_tokens": completion,

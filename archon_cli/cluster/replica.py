@@ -44,7 +44,8 @@ class EngineReplica:
 
         return {"model": self.spec.model, "url": self.engine.url if self.engine else None,
                 "node_id": ray.get_runtime_context().get_node_id(), "gpus": [str(g) for g in ray.get_gpu_ids()],
-                "pid": self.engine.pid() if self.engine else None, "restarts": self.restarts}
+                "pid": self.engine.pid() if self.engine else None,
+                "threads": self.engine.threads if self.engine else None, "restarts": self.restarts}
 
     def stop(self) -> None:
         if self.engine is not None:

@@ -65,7 +65,7 @@ class LlamaCppEngine(ChildProcess):
         self.host = host
         self.slots = slots
         self.ctx_per_slot = ctx_per_slot
-        self.threads = threads or os.cpu_count() or 2
+        self.threads: int | None = threads or os.cpu_count() or 2
         self.url: str | None = None
         self.log_path: Path | None = None
 

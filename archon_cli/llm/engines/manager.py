@@ -17,6 +17,7 @@ from archon_cli.llm.engines.llamacpp import DEFAULT_SLOTS, LlamaCppEngine, resol
 
 class EngineProcess(Protocol):
     url: str | None
+    threads: int | None  # CPU threads of a CPU engine (recorded in env.json); None on GPUs
 
     def start(self) -> str: ...
     def alive(self) -> bool: ...
@@ -82,7 +83,7 @@ class Engines(EngineSource):
             return f"{engine.url}/v1"
 
     def describe(self) -> list[dict[str, object]]:
-        return [{"model": model, "url": e.url, "pid": e.pid(), "restarts": self.restarts}
+        return [{"model": model, "url": e.url, "pid": e.pid(), "threads": e.threads, "restarts": self.restarts}
                 for model, e in self._engines.items()]
 
     def stop(self) -> None:

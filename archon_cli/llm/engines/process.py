@@ -8,6 +8,7 @@ from typing import Any
 
 class ChildProcess:
     stop_timeout_s: float = 10.0  # SIGTERM, then SIGKILL after this long
+    threads: int | None = None  # CPU threads, for engines that run on CPUs
 
     def __init__(self) -> None:
         self._proc: subprocess.Popen[Any] | None = None
