@@ -27,7 +27,9 @@ class LocalProvider(Provider):
 
     @property
     def max_concurrency(self) -> int:
-        return self.spec.max_concurrency or DEFAULT_SLOTS
+        # Twice the slots of every replica: a request waiting in the engine's queue takes a slot
+        # the moment it frees, while one waiting here would leave it idle for a round trip.
+        return self.spec.max_concurrency or 2 * DEFAULT_SLOTS * self.spec.replicas
 
     async def complete(self, messages: list[dict[str, str]], sampling: dict[str, Any]) -> RawCompletion:
         return await engine_complete(self, "openai/" + self.gguf.stem, messages, sampling)
