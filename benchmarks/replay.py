@@ -77,9 +77,10 @@ def replay_on_fresh_engines(model: str, threads: list[int | None], calls: list[d
             e.stop()
 
 
-def best_replay(model: str, threads: list[int | None], calls: list[dict[str, Any]]) -> dict[str, Any]:
+def best_replay(model: str, threads: list[int | None], calls: list[dict[str, Any]],
+                concurrencies: tuple[int, ...] = CONCURRENCIES) -> dict[str, Any]:
     """Replay at every concurrency; the best wall time is the engines' saturated throughput."""
-    by_c = {c: replay_on_fresh_engines(model, threads, calls, c) for c in CONCURRENCIES}
+    by_c = {c: replay_on_fresh_engines(model, threads, calls, c) for c in concurrencies}
     best = min(by_c, key=lambda c: by_c[c]["wall_s"])
     r = by_c[best]
     return {"direct_engine_threads": threads, "direct_wall_s": round(r["wall_s"], 3), "direct_best_concurrency": best,

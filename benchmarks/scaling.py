@@ -22,7 +22,7 @@ A search runs on Ray when workers > 1 or a model has replicas > 1; workers=1 x r
 in process (`on_ray` and `engines` in the JSON say how each setting ran).
 The machine may be shared: os.getloadavg() is recorded before and after each setting.
 
-    python benchmarks/scaling.py [--trials 6] [--search-size 4] [--max-tokens 16] [--settings 1x1,2x2]
+    python benchmarks/scaling.py [--trials 6] [--search-size 12] [--max-tokens 16] [--settings 1x1,2x2]
 """
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ def run_setting(workers: int, replicas: int, args: argparse.Namespace, tmp: Path
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--trials", type=int, default=6)
-    parser.add_argument("--search-size", type=int, default=4)
+    parser.add_argument("--search-size", type=int, default=12)
     parser.add_argument("--max-tokens", type=int, default=16)
     parser.add_argument("--settings", default="1x1,1x2,2x1,2x2", help="WORKERSxREPLICAS, comma-separated")
     parser.add_argument("--target", type=float, default=1.10, help="overhead_ratio target")
