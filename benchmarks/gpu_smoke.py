@@ -4,7 +4,7 @@ On a machine with a CUDA GPU (`nvidia-smi -L`, else torch.cuda when torch is ins
 `archon search --workers W` with `models: {m: {model: vllm/MODEL, gpus_per_replica: 1}}`, so
 each engine replica is a Ray actor holding one GPU and serving `vllm serve MODEL`, and prints
 JSON: the GPUs, which GPU each replica got, search wall time, trials/min, engine calls and
-tokens/s over the LLM-busy time (the union of the logged call intervals, see scaling.py).
+tokens/s over the LLM-busy time (the union of the logged call intervals, see search_run.py).
 
 Nothing is downloaded: HF_HUB_OFFLINE=1, so MODEL must be a Hugging Face id already in the
 local cache, or a local directory. Exit codes: 0 = ran (or no GPU here: JSON {"gpu": false,
@@ -16,7 +16,6 @@ local cache, or a local directory. Exit codes: 0 = ran (or no GPU here: JSON {"g
 from __future__ import annotations
 
 import argparse
-import csv
 import importlib.util
 import json
 import os
@@ -24,13 +23,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-ROOT = Path(__file__).resolve().parents[1]
-NOT_RUN = {"duplicate", "waiting", "running"}
-OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1"}
+from search_run import SearchFailed, run_search
+
+from archon_cli.llm.engines.vllm import vllm_env
 
 
 def cuda_gpus() -> list[str]:
@@ -68,19 +66,7 @@ def model_available(model: str) -> bool:
         return False
 
 
-def busy_union_s(calls: list[dict[str, Any]]) -> float:
-    """Length of the union of the call intervals [start, start + latency_s]."""
-    total, cur_start, cur_end = 0.0, None, 0.0
-    for s, e in sorted((c["start"], c["start"] + c["latency_s"]) for c in calls):
-        if cur_start is None or s > cur_end:
-            total += (cur_end - cur_start) if cur_start is not None else 0.0
-            cur_start, cur_end = s, e
-        else:
-            cur_end = max(cur_end, e)
-    return total + ((cur_end - cur_start) if cur_start is not None else 0.0)
-
-
-def emit(data: dict[str, Any], code: int) -> None:
+def emit(data: dict[str, Any], code: int) -> NoReturn:
     print(json.dumps(data, indent=2))
     if code and "message" in data:
         print(data["message"], file=sys.stderr)
@@ -91,7 +77,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", help="HF id in the local cache, or a local model directory (served by vLLM)")
     parser.add_argument("--replicas", type=int, default=1, help="engine replicas, one GPU each")
-    parser.add_argument("--workers", type=int, default=2, 
+    parser.add_argument("--workers", type=int, default=2,
                         help="trials in flight; > 1 runs on Ray, where replicas reserve GPUs")
     parser.add_argument("--trials", type=int, default=6)
     parser.add_argument("--search-size", type=int, default=8)
@@ -99,7 +85,7 @@ def main() -> None:
     parser.add_argument("--engine-arg", action="append", default=None,
                         help="extra `vllm serve` argument (repeatable; default: --max-model-len 4096)")
     args = parser.parse_args()
-    os.environ.update(OFFLINE)
+    os.environ.update(vllm_env({}))  # nothing is downloaded, not even to check the model
 
     gpus = cuda_gpus()
     if not gpus:
@@ -118,10 +104,10 @@ def main() -> None:
     if args.replicas > len(gpus):
         emit(base | {"message": f"{args.replicas} replicas need {args.replicas} GPUs; {len(gpus)} here"}, 2)
     engine_args = args.engine_arg if args.engine_arg is not None else ["--max-model-len", "4096"]
-    emit(base | run_search(args, engine_args), 0)
+    emit(base | run_gpu_search(args, engine_args), 0)
 
 
-def search_config(args: argparse.Namespace, engine_args: list[str], runs_dir: Path) -> dict[str, Any]:
+def search_config(args: argparse.Namespace, engine_args: list[str]) -> dict[str, Any]:
     """The tiny search of scaling.py, with a vLLM model whose replicas each reserve one GPU."""
     return {
         "name": "gpu-smoke",
@@ -137,44 +123,26 @@ def search_config(args: argparse.Namespace, engine_args: list[str], runs_dir: Pa
         ]},
         "search": {"trials": args.trials, "sampler": "tpe", "seed": 0},
         "execution": {"workers": args.workers},
-        "runs_dir": str(runs_dir),
     }
 
 
-def run_search(args: argparse.Namespace, engine_args: list[str]) -> dict[str, Any]:
-    import yaml
-
-    with tempfile.TemporaryDirectory(prefix="archon-gpu-smoke-") as tmp_name:
-        tmp = Path(tmp_name)
-        cfg = tmp / "search.yaml"
-        cfg.write_text(yaml.safe_dump(search_config(args, engine_args, tmp / "runs")))
-        call_log = tmp / "calls.jsonl"
-        env = {**os.environ, **OFFLINE, "ARCHON_CACHE_DIR": str(tmp / "cache"), "ARCHON_CALL_LOG": str(call_log)}
-        t0 = time.perf_counter()
-        proc = subprocess.run([str(Path(sys.executable).parent / "archon"), "search", str(cfg),
-                               "--workers", str(args.workers)],
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=3600)
-        wall = time.perf_counter() - t0
-        if proc.returncode != 0:
-            emit({"gpu": True, "message": f"archon search failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}"}, 1)
-        (run,) = [p for p in (tmp / "runs").iterdir() if p.is_dir()]
-        rows = [r for r in csv.DictReader((run / "trials.csv").open()) if r["outcome"] not in NOT_RUN]
-        run_env = json.loads((run / "env.json").read_text())
-        calls = [json.loads(line) for line in call_log.read_text().splitlines() if line.strip()] \
-            if call_log.is_file() else []
-    busy = busy_union_s(calls)
-    prompt = sum(c["prompt_tokens"] for c in calls)
-    completion = sum(c["completion_tokens"] for c in calls)
+def run_gpu_search(args: argparse.Namespace, engine_args: list[str]) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="archon-gpu-smoke-") as tmp:
+        try:
+            run = run_search(search_config(args, engine_args), args.workers, Path(tmp), vllm_env(os.environ), 3600)
+        except SearchFailed as exc:
+            emit({"gpu": True, "message": str(exc)}, 1)
+    busy = run.llm_busy_s
     return {
         "model": args.model, "replicas": args.replicas, "workers": args.workers,
         "engines": [{"gpus": e.get("gpus"), "node_id": str(e.get("node_id", ""))[:8], "restarts": e.get("restarts")}
-                    for e in run_env.get("engines", [])],
-        "trials": len(rows), "outcomes": sorted({r["outcome"] for r in rows}),
-        "search_wall_s": round(wall, 3), "trials_per_min": round(len(rows) / wall * 60, 2),
-        "engine_calls": len(calls), "prompt_tokens": prompt, "completion_tokens": completion,
-        "llm_busy_s": round(busy, 3),
-        "prompt_tok_s": round(prompt / busy, 1) if busy else None,
-        "completion_tok_s": round(completion / busy, 1) if busy else None,
+                    for e in run.env.get("engines", [])],
+        "trials": len(run.trials), "outcomes": sorted({r["outcome"] for r in run.trials}),
+        "search_wall_s": round(run.wall_s, 3), "trials_per_min": round(run.trials_per_min, 2),
+        "engine_calls": len(run.calls), "prompt_tokens": run.prompt_tokens,
+        "completion_tokens": run.completion_tokens, "llm_busy_s": round(busy, 3),
+        "prompt_tok_s": round(run.prompt_tokens / busy, 1) if busy else None,
+        "completion_tok_s": round(run.completion_tokens / busy, 1) if busy else None,
     }
 
 

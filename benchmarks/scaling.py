@@ -28,26 +28,22 @@ The machine may be shared: os.getloadavg() is recorded before and after each set
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from replay import best_replay, read_call_log
+from replay import best_replay
+from search_run import SearchFailed, run_search
 
-ROOT = Path(__file__).resolve().parents[1]
 MODEL = "local/smollm2-135m"
 SEARCH_TIMEOUT_S = 1200
-NOT_RUN = {"duplicate", "waiting", "running"}  # trials.csv rows that are no evaluated trial
 
 
-def search_config(workers: int, replicas: int, trials: int, search_size: int, max_tokens: int,
-                  runs_dir: Path) -> dict[str, Any]:
+def search_config(workers: int, replicas: int, trials: int, search_size: int, max_tokens: int) -> dict[str, Any]:
     """The tiny search of tests/integration/test_ray_search.py with a fixed amount of work."""
     return {
         "name": f"scaling-w{workers}-r{replicas}",
@@ -63,26 +59,7 @@ def search_config(workers: int, replicas: int, trials: int, search_size: int, ma
         ]},
         "search": {"trials": trials, "sampler": "tpe", "seed": 0},
         "execution": {"workers": workers, "cache": "shared"},
-        "runs_dir": str(runs_dir),
     }
-
-
-def busy_union_s(calls: list[dict[str, Any]]) -> float:
-    """Length of the union of the intervals [start, start + latency_s]."""
-    spans = sorted((c["start"], c["start"] + c["latency_s"]) for c in calls)
-    total = 0.0
-    cur_start: float | None = None
-    cur_end = 0.0
-    for s, e in spans:
-        if cur_start is None or s > cur_end:
-            if cur_start is not None:
-                total += cur_end - cur_start
-            cur_start, cur_end = s, e
-        else:
-            cur_end = max(cur_end, e)
-    if cur_start is not None:
-        total += cur_end - cur_start
-    return total
 
 
 def wait_for_load(limit: float, max_s: float = 300.0) -> None:
@@ -93,43 +70,28 @@ def wait_for_load(limit: float, max_s: float = 300.0) -> None:
 
 
 def run_setting(workers: int, replicas: int, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
-    import yaml
-
-    base = tmp / f"w{workers}-r{replicas}"
-    base.mkdir()
-    cfg = base / "search.yaml"
-    cfg.write_text(yaml.safe_dump(search_config(workers, replicas, args.trials, args.search_size,
-                                                args.max_tokens, base / "runs")))
-    call_log = base / "calls.jsonl"
-    env = {**os.environ, "ARCHON_CACHE_DIR": str(base / "cache"), "ARCHON_CALL_LOG": str(call_log)}
+    work = tmp / f"w{workers}-r{replicas}"
+    work.mkdir()
+    config = search_config(workers, replicas, args.trials, args.search_size, args.max_tokens)
     load_before = os.getloadavg()
-    t0 = time.perf_counter()
-    proc = subprocess.run([str(Path(sys.executable).parent / "archon"), "search", str(cfg), "--workers", str(workers)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=SEARCH_TIMEOUT_S)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(f"archon search (workers={workers}, replicas={replicas}) failed:\n{proc.stderr[-3000:]}")
-    (run,) = [p for p in (base / "runs").iterdir() if p.is_dir()]
-    rows = list(csv.DictReader((run / "trials.csv").open()))
-    counted = [r for r in rows if r["outcome"] not in NOT_RUN]
-    run_env = json.loads((run / "env.json").read_text())
-    threads = [e["threads"] for e in run_env["engines"]]
-    calls = read_call_log(call_log)
-    busy = busy_union_s(calls)
-    prompt = sum(c["prompt_tokens"] for c in calls)
-    completion = sum(c["completion_tokens"] for c in calls)
+    try:
+        run = run_search(config, workers, work, dict(os.environ), SEARCH_TIMEOUT_S)
+    except SearchFailed as exc:
+        raise SystemExit(str(exc)) from None
+    threads = [e["threads"] for e in run.env["engines"]]
+    calls, busy = run.calls, run.llm_busy_s
     replayed = best_replay(MODEL, threads, calls)
     load_after = os.getloadavg()
     return {
-        "workers": workers, "replicas": replicas, "on_ray": bool(run_env.get("ray")), "engines": len(threads),
-        "trials": len(counted), "outcomes": sorted({r["outcome"] for r in counted}),
-        "search_wall_s": round(wall, 3), "trials_per_min": round(len(counted) / wall * 60, 2),
-        "engine_calls": len(calls), "prompt_tokens": prompt, "completion_tokens": completion,
+        "workers": workers, "replicas": replicas, "on_ray": bool(run.env.get("ray")), "engines": len(threads),
+        "trials": len(run.trials), "outcomes": sorted({r["outcome"] for r in run.trials}),
+        "search_wall_s": round(run.wall_s, 3), "trials_per_min": round(run.trials_per_min, 2),
+        "engine_calls": len(calls), "prompt_tokens": run.prompt_tokens, "completion_tokens": run.completion_tokens,
         "llm_busy_s": round(busy, 3),
         "llm_span_s": round(max(c["start"] + c["latency_s"] for c in calls) - min(c["start"] for c in calls), 3)
         if calls else 0.0,
-        "prompt_tok_s": round(prompt / busy, 1) if busy else None,
-        "completion_tok_s": round(completion / busy, 1) if busy else None,
+        "prompt_tok_s": round(run.prompt_tokens / busy, 1) if busy else None,
+        "completion_tok_s": round(run.completion_tokens / busy, 1) if busy else None,
         **replayed,
         "overhead_ratio": round(busy / replayed["direct_wall_s"], 3),
         "loadavg_before": [round(x, 2) for x in load_before], "loadavg_after": [round(x, 2) for x in load_after],

@@ -11,7 +11,6 @@ from typing import Any
 from archon_cli.config.search import SearchConfig
 from archon_cli.runs import RunDir
 from archon_cli.search.driver import (
-    MAX_DUPLICATES,
     Interrupt,
     Prepared,
     Status,
@@ -58,9 +57,7 @@ def run_on_ray(cfg: SearchConfig, run: RunDir, study: Any, status: Status, examp
                         if should_stop(status, cfg):
                             break
                         prepared = prepare_trial(study, cfg, run, status)
-                        if prepared is None:
-                            if status.duplicates >= MAX_DUPLICATES:
-                                break
+                        if prepared is None:  # a duplicate: should_stop counts them
                             continue
                         status.duplicates = 0
                         if prepared.spec is None:

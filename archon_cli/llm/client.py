@@ -34,18 +34,6 @@ class Completion:
     usd: float
 
 
-@dataclass(frozen=True)
-class EngineCall:
-    """An engine call as sent (benchmarks replay exactly these requests)."""
-
-    alias: str
-    messages: list[dict[str, str]]
-    sampling: dict[str, Any]
-    latency_s: float
-    prompt_tokens: int
-    completion_tokens: int
-
-
 # Set to a file path to append every engine call to it as a JSON line (any process, any node
 # sharing the file system): what benchmarks replay, and a record for debugging.
 CALL_LOG_ENV = "ARCHON_CALL_LOG"
@@ -56,8 +44,6 @@ class LLMClient:
     models: dict[str, ModelSpec]
     engines: EngineSource
     cache: CompletionCache | None = None
-    record_engine_calls: bool = False
-    engine_calls: list[EngineCall] = field(default_factory=list)
     call_log: Path | None = field(default_factory=lambda: Path(p) if (p := os.environ.get(CALL_LOG_ENV)) else None)
 
     def __post_init__(self) -> None:
@@ -105,9 +91,6 @@ class LLMClient:
         future.set_result(raw)
         if self.cache is not None:
             self.cache.put(key, raw)
-        if self.record_engine_calls:
-            self.engine_calls.append(EngineCall(req.model, messages, sampling, latency, raw.prompt_tokens,
-                                                raw.completion_tokens))
         if self.call_log is not None:
             _append_line(self.call_log, {"model": provider.identity, "messages": messages, "sampling": sampling,
                                          "start": time.time() - latency, "latency_s": latency,

@@ -22,9 +22,9 @@ def default_cache_path() -> Path:
 
 
 @contextmanager
-def open_client(models: dict[str, ModelSpec], *, use_cache: bool = True, cache_path: Path | None = None,
-                record_engine_calls: bool = False) -> Iterator[LLMClient]:
+def open_client(models: dict[str, ModelSpec], *, use_cache: bool = True,
+                cache_path: Path | None = None) -> Iterator[LLMClient]:
     prewarm_litellm()
     cache = CompletionCache(cache_path or default_cache_path()) if use_cache else None
     with Engines() as engines:
-        yield LLMClient(models, engines, cache, record_engine_calls=record_engine_calls)
+        yield LLMClient(models, engines, cache)

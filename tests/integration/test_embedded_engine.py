@@ -36,24 +36,27 @@ CASES: dict[str, list[list[dict[str, Any]]]] = {
 EXAMPLES = [ExampleInput.from_prompt("a", "What is 3 + 4?"), ExampleInput.from_prompt("b", "What is 10 - 6?")]
 
 
+def engine_calls(call_log: Path) -> list[str]:
+    """The calls the client logged as sent to an engine (no file: none)."""
+    return call_log.read_text().splitlines() if call_log.exists() else []
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_estimate_equals_engine_calls_and_rerun_is_free(case: str, engines: Engines, tmp_path: Path) -> None:
     pipe = Pipeline(parse_pipeline({"name": case, "models": SMOL, "layers": CASES[case]}, case))
     estimate = pipe.estimate_calls()
     cache = CompletionCache(tmp_path / "cache.db")
 
-    first_client = LLMClient(pipe.spec.models, engines, cache, record_engine_calls=True)
-    first = pipe.run(EXAMPLES, first_client)
+    first = pipe.run(EXAMPLES, LLMClient(pipe.spec.models, engines, cache, call_log=tmp_path / "first.jsonl"))
     assert all(r.error is None and r.output for r in first)
     for r in first:
         assert r.usage.calls == estimate.calls
     # Every call asked for reached the engine, except identical requests in flight at once.
     dedup = sum(r.usage.cache_hits for r in first)
-    assert len(first_client.engine_calls) == estimate.calls * len(EXAMPLES) - dedup
+    assert len(engine_calls(tmp_path / "first.jsonl")) == estimate.calls * len(EXAMPLES) - dedup
 
-    second_client = LLMClient(pipe.spec.models, engines, cache, record_engine_calls=True)
-    second = pipe.run(EXAMPLES, second_client)
-    assert second_client.engine_calls == []
+    second = pipe.run(EXAMPLES, LLMClient(pipe.spec.models, engines, cache, call_log=tmp_path / "second.jsonl"))
+    assert engine_calls(tmp_path / "second.jsonl") == []
     assert [r.output for r in second] == [r.output for r in first]
 
 
