@@ -1,16 +1,20 @@
 """GPU smoke test: a small `archon search` on Ray whose engine replica actors reserve GPUs.
 
 On a machine with a CUDA GPU (`nvidia-smi -L`, else torch.cuda when torch is installed) it runs
-`archon search --workers W` with `models: {m: {model: vllm/MODEL, gpus_per_replica: 1}}`, so
-each engine replica is a Ray actor holding one GPU and serving `vllm serve MODEL`, and prints
-JSON: the GPUs, which GPU each replica got, search wall time, trials/min, engine calls and
-tokens/s over the LLM-busy time (the union of the logged call intervals, see search_run.py).
+`archon search --workers W` with one model of `gpus_per_replica: 1`, so each engine replica is a
+Ray actor holding one GPU, and prints JSON: the GPUs, which GPU each replica got, search wall
+time, trials/min, engine calls and tokens/s over the LLM-busy time (the union of the logged call
+intervals, see search_run.py). The engine (`--engine`):
+  vllm   `vllm serve MODEL` (MODEL: a Hugging Face id already in the local cache, or a local
+         directory; nothing is downloaded: HF_HUB_OFFLINE=1);
+  local  the embedded llama.cpp engine with every layer on the GPU (MODEL: smollm2-135m or a
+         GGUF path); needs a CUDA build of xllamacpp (the PyPI wheel is CPU-only);
+  auto   vllm when it is installed, else local.
+Exit codes: 0 = ran (or no GPU here: JSON {"gpu": false, "message": ...}); 2 = a GPU but no
+usable engine or model; 1 = the search failed.
 
-Nothing is downloaded: HF_HUB_OFFLINE=1, so MODEL must be a Hugging Face id already in the
-local cache, or a local directory. Exit codes: 0 = ran (or no GPU here: JSON {"gpu": false,
-"message": ...}); 2 = a GPU but no vLLM / no usable model; 1 = the search failed.
-
-    python benchmarks/gpu_smoke.py --model Qwen/Qwen2.5-0.5B-Instruct [--trials 6] [--replicas 1]
+    python benchmarks/gpu_smoke.py --engine vllm --model Qwen/Qwen2.5-0.5B-Instruct [--trials 6]
+    python benchmarks/gpu_smoke.py --engine local [--replicas 1]
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import Any, NoReturn
 
 from search_run import SearchFailed, run_search
 
+from archon_cli.llm.engines.llamacpp_server import gpu_devices
 from archon_cli.llm.engines.vllm import vllm_env
 
 
@@ -75,7 +80,9 @@ def emit(data: dict[str, Any], code: int) -> NoReturn:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--model", help="HF id in the local cache, or a local model directory (served by vLLM)")
+    parser.add_argument("--engine", choices=["auto", "vllm", "local"], default="auto")
+    parser.add_argument("--model", help="vllm: HF id in the local cache or a model directory; "
+                                        "local: smollm2-135m (default) or PATH.gguf")
     parser.add_argument("--replicas", type=int, default=1, help="engine replicas, one GPU each")
     parser.add_argument("--workers", type=int, default=2,
                         help="trials in flight; > 1 runs on Ray, where replicas reserve GPUs")
@@ -92,28 +99,54 @@ def main() -> None:
         emit({"gpu": False, "message": "no CUDA GPU on this machine (nvidia-smi -L lists none, torch.cuda "
               "unavailable); the GPU smoke test did not run"}, 0)
     base: dict[str, Any] = {"gpu": True, "gpus": gpus}
-    if importlib.util.find_spec("vllm") is None:
-        emit(base | {"vllm": False, "message": "a GPU is here but vLLM is not installed: "
-                     "pip install 'archon-cli[vllm]'; the GPU smoke test did not run"}, 2)
-    if not args.model:
-        emit(base | {"message": "give --model: a Hugging Face id already in the local cache (nothing is "
-                     "downloaded) or a local model directory"}, 2)
-    if not model_available(args.model):
-        emit(base | {"model": args.model, "message": f"{args.model} is not in the local Hugging Face cache "
-                     "and is no local directory; nothing is downloaded (HF_HUB_OFFLINE=1)"}, 2)
+    engine = args.engine
+    if engine == "auto":
+        engine = "vllm" if importlib.util.find_spec("vllm") is not None else "local"
+    base["engine"] = engine
+    if engine == "vllm":
+        model = f"vllm/{check_vllm_model(args.model, base)}"
+    else:
+        model = f"local/{args.model or 'smollm2-135m'}"
+        check_llamacpp_gpu(base)
     if args.replicas > len(gpus):
         emit(base | {"message": f"{args.replicas} replicas need {args.replicas} GPUs; {len(gpus)} here"}, 2)
     engine_args = args.engine_arg if args.engine_arg is not None else ["--max-model-len", "4096"]
-    emit(base | run_gpu_search(args, engine_args), 0)
+    emit(base | run_gpu_search(args, model, engine_args if engine == "vllm" else []), 0)
 
 
-def search_config(args: argparse.Namespace, engine_args: list[str]) -> dict[str, Any]:
-    """The tiny search of scaling.py, with a vLLM model whose replicas each reserve one GPU."""
+def check_vllm_model(model: str | None, base: dict[str, Any]) -> str:
+    if importlib.util.find_spec("vllm") is None:
+        emit(base | {"vllm": False, "message": "a GPU is here but vLLM is not installed: "
+                     "pip install 'archon-cli[vllm]', or --engine local; the GPU smoke test did not run"}, 2)
+    if not model:
+        emit(base | {"message": "give --model: a Hugging Face id already in the local cache (nothing is "
+                     "downloaded) or a local model directory"}, 2)
+    if not model_available(model):
+        emit(base | {"model": model, "message": f"{model} is not in the local Hugging Face cache "
+                     "and is no local directory; nothing is downloaded (HF_HUB_OFFLINE=1)"}, 2)
+    return model
+
+
+def check_llamacpp_gpu(base: dict[str, Any]) -> None:
+    if importlib.util.find_spec("xllamacpp") is None:
+        emit(base | {"message": "xllamacpp is not installed; the GPU smoke test did not run"}, 2)
+    import xllamacpp
+
+    devices = gpu_devices(xllamacpp.get_device_info())
+    if not devices:
+        emit(base | {"message": "this xllamacpp build sees no GPU (the PyPI wheel is CPU-only): "
+                     "XLLAMACPP_BUILD_CUDA=1 pip install --no-binary xllamacpp xllamacpp; "
+                     "the GPU smoke test did not run"}, 2)
+    base["llamacpp_devices"] = devices
+
+
+def search_config(args: argparse.Namespace, model: str, engine_args: list[str]) -> dict[str, Any]:
+    """The tiny search of scaling.py, with a model whose replicas each reserve one GPU."""
     return {
         "name": "gpu-smoke",
         "task": {"dataset": "arithmetic", "size": max(12, 3 * args.search_size),
                  "search_size": args.search_size, "split_seed": 1},
-        "models": {"m": {"model": f"vllm/{args.model}", "replicas": args.replicas, "gpus_per_replica": 1,
+        "models": {"m": {"model": model, "replicas": args.replicas, "gpus_per_replica": 1,
                          "cpus_per_replica": 1, "max_concurrency": 32, "engine_args": engine_args}},
         "space": {"name": "tiny", "defaults": {"max_tokens": args.max_tokens}, "layers": [
             {"name": "L0", "component": {"type": "generator",
@@ -126,15 +159,16 @@ def search_config(args: argparse.Namespace, engine_args: list[str]) -> dict[str,
     }
 
 
-def run_gpu_search(args: argparse.Namespace, engine_args: list[str]) -> dict[str, Any]:
+def run_gpu_search(args: argparse.Namespace, model: str, engine_args: list[str]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="archon-gpu-smoke-") as tmp:
         try:
-            run = run_search(search_config(args, engine_args), args.workers, Path(tmp), vllm_env(os.environ), 3600)
+            config = search_config(args, model, engine_args)
+            run = run_search(config, args.workers, Path(tmp), vllm_env(os.environ), 3600)
         except SearchFailed as exc:
             emit({"gpu": True, "message": str(exc)}, 1)
     busy = run.llm_busy_s
     return {
-        "model": args.model, "replicas": args.replicas, "workers": args.workers,
+        "model": model, "replicas": args.replicas, "workers": args.workers,
         "engines": [{"gpus": e.get("gpus"), "node_id": str(e.get("node_id", ""))[:8], "restarts": e.get("restarts")}
                     for e in run.env.get("engines", [])],
         "trials": len(run.trials), "outcomes": sorted({r["outcome"] for r in run.trials}),

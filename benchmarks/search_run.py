@@ -65,7 +65,9 @@ def run_search(config: dict[str, Any], workers: int, work: Path, env: dict[str, 
     call_log = work / "calls.jsonl"
     env = env | {"ARCHON_CACHE_DIR": str(work / "cache"), "ARCHON_CALL_LOG": str(call_log)}
     t0 = time.perf_counter()
-    proc = subprocess.run([str(Path(sys.executable).parent / "archon"), "search", str(cfg), "--workers", str(workers)],
+    # `python -m archon_cli` rather than the `archon` script: it also runs where the package is
+    # only on PYTHONPATH (e.g. a GPU machine with its own Python).
+    proc = subprocess.run([sys.executable, "-m", "archon_cli", "search", str(cfg), "--workers", str(workers)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout_s)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:

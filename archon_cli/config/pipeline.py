@@ -40,7 +40,8 @@ class ModelSpec(Strict):
     # Engines the tool starts itself (local/..., vllm/... without api_base). Replicas run as
     # supervised Ray actors when the search runs on Ray; one replica otherwise.
     replicas: int = Field(1, ge=1)
-    gpus_per_replica: int = Field(0, ge=0)  # vLLM: also its tensor-parallel size
+    # vLLM: also its tensor-parallel size; local/: > 0 puts every layer on the GPUs (CUDA xllamacpp)
+    gpus_per_replica: int = Field(0, ge=0)
     cpus_per_replica: float = Field(1.0, ge=0)
     engine_args: list[str] = Field(default_factory=list)  # extra command-line flags for vllm serve
 

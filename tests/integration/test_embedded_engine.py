@@ -103,3 +103,16 @@ def test_help_imports_no_heavy_module() -> None:
             "if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.stdout.strip().endswith("[]"), done.stdout
+
+
+def test_gpu_replica_on_a_cpu_only_build_fails_clearly() -> None:
+    """`gpus_per_replica` > 0 on a local model needs an xllamacpp that sees a GPU; the PyPI wheel
+    this machine has is CPU-only, so the engine must refuse with a reason, not serve on CPUs."""
+    from archon_cli.config.pipeline import ModelSpec
+    from archon_cli.errors import EngineError
+    from archon_cli.llm.engines.manager import make_engine
+
+    engine = make_engine(ModelSpec(model="local/smollm2-135m", gpus_per_replica=1))
+    with pytest.raises(EngineError, match="sees no GPU"):
+        engine.start()
+    assert not engine.alive()

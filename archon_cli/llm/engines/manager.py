@@ -30,7 +30,7 @@ def make_engine(spec: ModelSpec, host: str = "127.0.0.1", threads: int | None = 
     a CPU engine uses `threads` threads (default: every core)."""
     if spec.model.startswith("local/"):
         return LlamaCppEngine(resolve_gguf(spec.model), slots=max(DEFAULT_SLOTS, spec.max_concurrency or 0),
-                              threads=threads, host=host)
+                              threads=threads, host=host, gpu=spec.gpus_per_replica > 0)
     if spec.model.startswith("vllm/"):
         from archon_cli.llm.engines.vllm import VLLMServer
 
