@@ -47,14 +47,16 @@ MODEL = "local/smollm2-135m"
 SEARCH_TIMEOUT_S = 1200
 
 
-def search_config(workers: int, replicas: int, trials: int, search_size: int, max_tokens: int) -> dict[str, Any]:
+def search_config(workers: int, replicas: int, trials: int, search_size: int, max_tokens: int,
+                  cpus_per_replica: float | None = None) -> dict[str, Any]:
     """The tiny search of tests/integration/test_ray_search.py with a fixed amount of work."""
     return {
         "name": f"scaling-w{workers}-r{replicas}",
         "task": {"dataset": "arithmetic", "size": max(12, 3 * search_size), "search_size": search_size,
                  "split_seed": 1},
-        # Every setting uses the whole machine: the replicas share its cores.
-        "models": {"m": {"model": MODEL, "replicas": replicas, "cpus_per_replica": (os.cpu_count() or 2) / replicas}},
+        # By default every setting uses the whole machine: the replicas share its cores.
+        "models": {"m": {"model": MODEL, "replicas": replicas,
+                         "cpus_per_replica": cpus_per_replica or (os.cpu_count() or 2) / replicas}},
         "space": {"name": "tiny", "defaults": {"max_tokens": max_tokens}, "layers": [
             {"name": "L0", "component": {"type": "generator",
                                          "params": {"samples": {"choices": [1, 2, 3]}, "temperature": 0.7}}},
@@ -88,7 +90,7 @@ def run_setting(workers: int, replicas: int, args: argparse.Namespace, tmp: Path
 def run_pair(workers: int, replicas: int, args: argparse.Namespace, work: Path,
              concurrencies: tuple[int, ...]) -> dict[str, Any]:
     work.mkdir()
-    config = search_config(workers, replicas, args.trials, args.search_size, args.max_tokens)
+    config = search_config(workers, replicas, args.trials, args.search_size, args.max_tokens, args.cpus_per_replica)
     load_before = os.getloadavg()
     try:
         run = run_search(config, workers, work, dict(os.environ), SEARCH_TIMEOUT_S)
@@ -120,6 +122,8 @@ def main() -> None:
     parser.add_argument("--search-size", type=int, default=12)
     parser.add_argument("--max-tokens", type=int, default=16)
     parser.add_argument("--settings", default="1x1,1x2,2x1,2x2", help="WORKERSxREPLICAS, comma-separated")
+    parser.add_argument("--cpus-per-replica", type=float, default=None,
+                        help="CPUs (= llama.cpp threads) per replica; default: the machine's cores / replicas")
     parser.add_argument("--pairs", type=int, default=3, help="(search, replay) pairs per setting")
     parser.add_argument("--target", type=float, default=1.10, help="overhead_ratio target")
     parser.add_argument("--wait-load", type=float, default=None,
