@@ -22,7 +22,10 @@ Definitions (per setting):
   overhead_ratio     llm_busy_s / best direct replay wall time (same requests, same replica count)
 
 A search runs on Ray when workers > 1 or a model has replicas > 1; workers=1 x replicas=1 runs
-in process (`on_ray` and `engines` in the JSON say how each setting ran).
+in process (`on_ray` and `engines` in the JSON say how each setting ran). Engines get the tool's
+default CPUs: in process every core, on Ray 1 per replica (`--cpus-per-replica` to change; with 2
+on 2 cores, 2 workers x 1 replica oversubscribes the cores: the trial processes then stall a
+2-thread engine whose threads wait on each other).
 The machine may be shared: os.getloadavg() is recorded before and after each setting.
 
     python benchmarks/scaling.py [--trials 6] [--search-size 12] [--max-tokens 16] [--settings 1x1,2x2] [--pairs 3]
@@ -54,9 +57,10 @@ def search_config(workers: int, replicas: int, trials: int, search_size: int, ma
         "name": f"scaling-w{workers}-r{replicas}",
         "task": {"dataset": "arithmetic", "size": max(12, 3 * search_size), "search_size": search_size,
                  "split_seed": 1},
-        # By default every setting uses the whole machine: the replicas share its cores.
-        "models": {"m": {"model": MODEL, "replicas": replicas,
-                         "cpus_per_replica": cpus_per_replica or (os.cpu_count() or 2) / replicas}},
+        # Default: the tool's (in process, one engine on every core; on Ray, 1 CPU = 1 llama.cpp
+        # thread per replica, so a lone replica leaves a core to the tool's own processes).
+        "models": {"m": {"model": MODEL, "replicas": replicas}
+                   | ({"cpus_per_replica": cpus_per_replica} if cpus_per_replica else {})},
         "space": {"name": "tiny", "defaults": {"max_tokens": max_tokens}, "layers": [
             {"name": "L0", "component": {"type": "generator",
                                          "params": {"samples": {"choices": [1, 2, 3]}, "temperature": 0.7}}},
@@ -123,7 +127,7 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=16)
     parser.add_argument("--settings", default="1x1,1x2,2x1,2x2", help="WORKERSxREPLICAS, comma-separated")
     parser.add_argument("--cpus-per-replica", type=float, default=None,
-                        help="CPUs (= llama.cpp threads) per replica; default: the machine's cores / replicas")
+                        help="CPUs (= llama.cpp threads) per Ray replica; default: the model's default, 1")
     parser.add_argument("--pairs", type=int, default=3, help="(search, replay) pairs per setting")
     parser.add_argument("--target", type=float, default=1.10, help="overhead_ratio target")
     parser.add_argument("--wait-load", type=float, default=None,
