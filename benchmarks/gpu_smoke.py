@@ -134,9 +134,8 @@ def check_llamacpp_gpu(base: dict[str, Any]) -> None:
 
     devices = gpu_devices(xllamacpp.get_device_info())
     if not devices:
-        emit(base | {"message": "this xllamacpp build sees no GPU (the PyPI wheel is CPU-only): "
-                     "XLLAMACPP_BUILD_CUDA=1 pip install --no-binary xllamacpp xllamacpp; "
-                     "the GPU smoke test did not run"}, 2)
+        emit(base | {"message": "this xllamacpp build sees no GPU (the PyPI wheel is CPU-only; README, "
+                     "'Scaling out with Ray', says how to build it for CUDA); the GPU smoke test did not run"}, 2)
     base["llamacpp_devices"] = devices
 
 

@@ -2,8 +2,9 @@
 
 Run as `python -m archon_cli.llm.engines.llamacpp_server --model PATH ...`. Prints one JSON
 line `{"url": ...}` on stdout when listening, then serves until killed; or `{"error": ...}` and
-exits when it cannot serve as asked (`--gpu` with an xllamacpp build that sees no GPU). It exits by itself
-when its parent dies, so an engine is never orphaned, even after SIGKILL of the tool.
+exits when it cannot serve as asked (`--gpu` with an xllamacpp build that sees no GPU). It
+exits by itself when its parent dies, so an engine is never orphaned, even after SIGKILL of the
+tool.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ def main() -> None:
 
     if args.gpu and not gpu_devices(xllamacpp.get_device_info()):
         print(json.dumps({"error": "this xllamacpp build sees no GPU (a CPU-only build, or no visible GPU); "
-                          "for GPU replicas of local/ models install a CUDA build: "
-                          "XLLAMACPP_BUILD_CUDA=1 pip install --no-binary xllamacpp xllamacpp"}), flush=True)
+                          "GPU replicas of local/ models need a CUDA build of xllamacpp: see README, "
+                          "'Scaling out with Ray'"}), flush=True)
         raise SystemExit(1)
     params = xllamacpp.CommonParams()
     params.model.path = args.model
