@@ -20,12 +20,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from replay import CONCURRENCIES, best_replay, read_call_log
+from replay import CONCURRENCIES, best_replay, median_pair, read_call_log
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -77,8 +76,7 @@ def main() -> None:
             "engine_calls": len(calls), "archon_prompt_tokens": prompt, "archon_completion_tokens": completion,
             "archon_prompt_tok_s": round(prompt / wall, 1), "archon_completion_tok_s": round(completion / wall, 1),
         })
-    median = statistics.median_low(p["overhead_ratio"] for p in pairs)
-    headline = next(p for p in pairs if p["overhead_ratio"] == median)
+    headline = median_pair(pairs)
     print(json.dumps({"pipeline": spec.name, "examples": args.examples, **headline,
                       "overhead_ratio_by_pair": [p["overhead_ratio"] for p in pairs], "pairs": pairs}, indent=2))
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -89,3 +90,9 @@ def best_replay(model: str, threads: list[int | None], calls: list[dict[str, Any
             "direct_cached_prompt_tokens": r["cached_prompt_tokens"],
             "direct_prompt_tok_s": round(r["prompt_tokens"] / r["wall_s"], 1),
             "direct_completion_tok_s": round(r["completion_tokens"] / r["wall_s"], 1)}
+
+
+def median_pair(pairs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The (run, replay) pair with the median overhead_ratio (the lower middle one for even counts)."""
+    median = statistics.median_low(p["overhead_ratio"] for p in pairs)
+    return next(p for p in pairs if p["overhead_ratio"] == median)

@@ -36,14 +36,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from replay import CONCURRENCIES, best_replay
+from replay import CONCURRENCIES, best_replay, median_pair
 from search_run import SearchFailed, run_search
 
 MODEL = "local/smollm2-135m"
@@ -86,9 +85,7 @@ def run_setting(workers: int, replicas: int, args: argparse.Namespace, tmp: Path
     for n in range(args.pairs):
         pairs.append(run_pair(workers, replicas, args, tmp / f"w{workers}-r{replicas}-p{n + 1}", concurrencies))
         concurrencies = (pairs[0]["direct_best_concurrency"],)
-    median = statistics.median_low(p["overhead_ratio"] for p in pairs)
-    headline = next(p for p in pairs if p["overhead_ratio"] == median)
-    return headline | {"overhead_ratio_by_pair": [p["overhead_ratio"] for p in pairs]}
+    return median_pair(pairs) | {"overhead_ratio_by_pair": [p["overhead_ratio"] for p in pairs]}
 
 
 def run_pair(workers: int, replicas: int, args: argparse.Namespace, work: Path,
