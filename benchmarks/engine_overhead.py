@@ -22,25 +22,27 @@ import asyncio
 import json
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from replay import CONCURRENCIES, best_replay, median_pair, read_call_log
+from replay import best_replay, median_pair, read_call_log, repeat_pairs
+
+if TYPE_CHECKING:
+    from archon_cli.config.pipeline import PipelineSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def archon_run(pipeline: Path, dataset: str, n_examples: int) -> tuple[float, list[dict[str, Any]], list[int | None]]:
+def archon_run(spec: PipelineSpec, dataset: str,
+               n_examples: int) -> tuple[float, list[dict[str, Any]], list[int | None]]:
     """Wall time of evaluating the pipeline (cache off) on a fresh, warmed engine; its calls; the
     engine's CPU threads."""
     from archon_cli.components.state import Message, Request
-    from archon_cli.config.pipeline import load_pipeline
     from archon_cli.evaluate import evaluate
     from archon_cli.llm.client import LLMClient
     from archon_cli.llm.engines.manager import Engines
     from archon_cli.pipeline import Pipeline
     from archon_cli.tasks.loading import load_task
 
-    spec = load_pipeline(pipeline)
     examples, scorer = load_task(dataset, None, limit=n_examples)
     engines = Engines()
     warm_up = Request(next(iter(spec.models)), (Message("user", "Hi"),), 0.0, 4)
@@ -63,19 +65,19 @@ def main() -> None:
 
     spec = load_pipeline(args.pipeline)
     (model,) = {m.model for m in spec.models.values()}  # one local model: the replay starts that engine
-    pairs = []
-    best_c: tuple[int, ...] = CONCURRENCIES
-    for _ in range(args.pairs):
-        wall, calls, threads = archon_run(args.pipeline, args.dataset, args.examples)
-        direct = best_replay(model, threads, calls, best_c)
-        best_c = (direct["direct_best_concurrency"],)
+
+    def pair(_: int, concurrencies: tuple[int, ...]) -> dict[str, Any]:
+        wall, calls, threads = archon_run(spec, args.dataset, args.examples)
+        direct = best_replay(model, threads, calls, concurrencies)
         prompt = sum(c["prompt_tokens"] for c in calls)
         completion = sum(c["completion_tokens"] for c in calls)
-        pairs.append({
+        return {
             "archon_wall_s": round(wall, 3), **direct, "overhead_ratio": round(wall / direct["direct_wall_s"], 3),
             "engine_calls": len(calls), "archon_prompt_tokens": prompt, "archon_completion_tokens": completion,
             "archon_prompt_tok_s": round(prompt / wall, 1), "archon_completion_tok_s": round(completion / wall, 1),
-        })
+        }
+
+    pairs = repeat_pairs(args.pairs, pair)
     headline = median_pair(pairs)
     print(json.dumps({"pipeline": spec.name, "examples": args.examples, **headline,
                       "overhead_ratio_by_pair": [p["overhead_ratio"] for p in pairs], "pairs": pairs}, indent=2))

@@ -32,7 +32,7 @@ from typing import Any, NoReturn
 
 from search_run import SearchFailed, run_search
 
-from archon_cli.llm.engines.llamacpp_server import gpu_devices
+from archon_cli.llm.engines.llamacpp_server import NO_GPU, gpu_devices
 from archon_cli.llm.engines.vllm import vllm_env
 
 
@@ -134,8 +134,7 @@ def check_llamacpp_gpu(base: dict[str, Any]) -> None:
 
     devices = gpu_devices(xllamacpp.get_device_info())
     if not devices:
-        emit(base | {"message": "this xllamacpp build sees no GPU (the PyPI wheel is CPU-only; README, "
-                     "'Scaling out with Ray', says how to build it for CUDA); the GPU smoke test did not run"}, 2)
+        emit(base | {"message": f"{NO_GPU}; the GPU smoke test did not run"}, 2)
     base["llamacpp_devices"] = devices
 
 
@@ -159,25 +158,18 @@ def search_config(args: argparse.Namespace, model: str, engine_args: list[str]) 
 
 
 def run_gpu_search(args: argparse.Namespace, model: str, engine_args: list[str]) -> dict[str, Any]:
+    config = search_config(args, model, engine_args)
     with tempfile.TemporaryDirectory(prefix="archon-gpu-smoke-") as tmp:
         try:
-            config = search_config(args, model, engine_args)
             run = run_search(config, args.workers, Path(tmp), vllm_env(os.environ), 3600)
         except SearchFailed as exc:
             emit({"gpu": True, "message": str(exc)}, 1)
-    busy = run.llm_busy_s
     return {
         "model": model, "replicas": args.replicas, "workers": args.workers,
         "engines": [{"gpus": e.get("gpus"), "node_id": str(e.get("node_id", ""))[:8], "restarts": e.get("restarts")}
                     for e in run.env.get("engines", [])],
-        "trials": len(run.trials), "outcomes": sorted({r["outcome"] for r in run.trials}),
-        "search_wall_s": round(run.wall_s, 3), "trials_per_min": round(run.trials_per_min, 2),
-        "engine_calls": len(run.calls), "prompt_tokens": run.prompt_tokens,
-        "completion_tokens": run.completion_tokens, "llm_busy_s": round(busy, 3),
-        "prompt_tok_s": round(run.prompt_tokens / busy, 1) if busy else None,
-        "completion_tok_s": round(run.completion_tokens / busy, 1) if busy else None,
+        **run.figures(),
     }
-
 
 if __name__ == "__main__":
     main()

@@ -19,6 +19,7 @@ import asyncio
 import json
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,14 @@ def best_replay(model: str, threads: list[int | None], calls: list[dict[str, Any
             "direct_cached_prompt_tokens": r["cached_prompt_tokens"],
             "direct_prompt_tok_s": round(r["prompt_tokens"] / r["wall_s"], 1),
             "direct_completion_tok_s": round(r["completion_tokens"] / r["wall_s"], 1)}
+
+
+def repeat_pairs(n: int, pair: Callable[[int, tuple[int, ...]], dict[str, Any]]) -> list[dict[str, Any]]:
+    """`n` (run, replay) pairs, `pair(index, concurrencies)`: the first replays at every
+    concurrency, the later ones only at the best of the first (its `direct_best_concurrency`)."""
+    pairs = [pair(0, CONCURRENCIES)]
+    best = (pairs[0]["direct_best_concurrency"],)
+    return pairs + [pair(i, best) for i in range(1, n)]
 
 
 def median_pair(pairs: list[dict[str, Any]]) -> dict[str, Any]:

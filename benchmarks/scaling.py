@@ -42,7 +42,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from replay import CONCURRENCIES, best_replay, median_pair
+from replay import best_replay, median_pair, repeat_pairs
 from search_run import SearchFailed, run_search
 
 MODEL = "local/smollm2-135m"
@@ -80,11 +80,8 @@ def wait_for_load(limit: float, max_s: float = 300.0) -> None:
 
 def run_setting(workers: int, replicas: int, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     """`--pairs` (search, replay) pairs; the median pair by overhead_ratio, with every pair's ratio."""
-    pairs: list[dict[str, Any]] = []
-    concurrencies: tuple[int, ...] = CONCURRENCIES
-    for n in range(args.pairs):
-        pairs.append(run_pair(workers, replicas, args, tmp / f"w{workers}-r{replicas}-p{n + 1}", concurrencies))
-        concurrencies = (pairs[0]["direct_best_concurrency"],)
+    pairs = repeat_pairs(args.pairs, lambda n, concurrencies: run_pair(
+        workers, replicas, args, tmp / f"w{workers}-r{replicas}-p{n + 1}", concurrencies))
     return median_pair(pairs) | {"overhead_ratio_by_pair": [p["overhead_ratio"] for p in pairs]}
 
 
@@ -98,21 +95,16 @@ def run_pair(workers: int, replicas: int, args: argparse.Namespace, work: Path,
     except SearchFailed as exc:
         raise SystemExit(str(exc)) from None
     threads = [e["threads"] for e in run.env["engines"]]
-    calls, busy = run.calls, run.llm_busy_s
+    calls = run.calls
     replayed = best_replay(MODEL, threads, calls, concurrencies)
     load_after = os.getloadavg()
     return {
         "workers": workers, "replicas": replicas, "on_ray": bool(run.env.get("ray")), "engines": len(threads),
-        "trials": len(run.trials), "outcomes": sorted({r["outcome"] for r in run.trials}),
-        "search_wall_s": round(run.wall_s, 3), "trials_per_min": round(run.trials_per_min, 2),
-        "engine_calls": len(calls), "prompt_tokens": run.prompt_tokens, "completion_tokens": run.completion_tokens,
-        "llm_busy_s": round(busy, 3),
+        **run.figures(),
         "llm_span_s": round(max(c["start"] + c["latency_s"] for c in calls) - min(c["start"] for c in calls), 3)
         if calls else 0.0,
-        "prompt_tok_s": round(run.prompt_tokens / busy, 1) if busy else None,
-        "completion_tok_s": round(run.completion_tokens / busy, 1) if busy else None,
         **replayed,
-        "overhead_ratio": round(busy / replayed["direct_wall_s"], 3),
+        "overhead_ratio": round(run.llm_busy_s / replayed["direct_wall_s"], 3),
         "loadavg_before": [round(x, 2) for x in load_before], "loadavg_after": [round(x, 2) for x in load_after],
     }
 

@@ -41,6 +41,18 @@ class SearchRun:
     def completion_tokens(self) -> int:
         return sum(c["completion_tokens"] for c in self.calls)
 
+    def figures(self) -> dict[str, Any]:
+        """The figures every benchmark of a search reports; tokens/s over the LLM-busy time."""
+        busy = self.llm_busy_s
+        return {
+            "trials": len(self.trials), "outcomes": sorted({r["outcome"] for r in self.trials}),
+            "search_wall_s": round(self.wall_s, 3), "trials_per_min": round(self.trials_per_min, 2),
+            "engine_calls": len(self.calls), "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens, "llm_busy_s": round(busy, 3),
+            "prompt_tok_s": round(self.prompt_tokens / busy, 1) if busy else None,
+            "completion_tok_s": round(self.completion_tokens / busy, 1) if busy else None,
+        }
+
     @property
     def llm_busy_s(self) -> float:
         """Length of the union of the call intervals [start, start + latency_s]: the time during

@@ -17,6 +17,9 @@ import threading
 import time
 from typing import Any
 
+NO_GPU = ("this xllamacpp build sees no GPU (a CPU-only build, or no visible GPU); GPU replicas of "
+          "local/ models need a CUDA build of xllamacpp: see README, 'Scaling out with Ray'")
+
 
 def _exit_with_parent(parent: int) -> None:
     while True:
@@ -41,9 +44,7 @@ def main() -> None:
     import xllamacpp
 
     if args.gpu and not gpu_devices(xllamacpp.get_device_info()):
-        print(json.dumps({"error": "this xllamacpp build sees no GPU (a CPU-only build, or no visible GPU); "
-                          "GPU replicas of local/ models need a CUDA build of xllamacpp: see README, "
-                          "'Scaling out with Ray'"}), flush=True)
+        print(json.dumps({"error": NO_GPU}), flush=True)
         raise SystemExit(1)
     params = xllamacpp.CommonParams()
     params.model.path = args.model
