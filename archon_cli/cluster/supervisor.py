@@ -3,13 +3,12 @@
 `EngineSupervisor` (a threaded Ray actor) creates `replicas` EngineReplica actors per model with
 the model's resources, health-checks them every few seconds and restarts a dead engine (or a
 replica actor Ray restarted). `RayEngines` is the EngineSource a worker's LLM client uses: it
-routes calls round-robin over the healthy replicas of a model, and on a failed call asks the
+routes each call to the least busy healthy replica of a model, and on a failed call asks the
 supervisor to check at once, so a dead replica is routed around until it is back.
 """
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 from typing import Any
@@ -100,27 +99,70 @@ def start_supervisor(models: dict[str, ModelSpec], multi_node: bool) -> Any:
     return actor.remote(data, multi_node)
 
 
+class LeastBusy:
+    """Routing table: the replica URLs of each model and this process's calls in flight to each.
+    `take` picks the replica with the fewest (ties in turn) and counts the call until `give_back`.
+    Not thread-safe: RayEngines guards it with a lock."""
+
+    def __init__(self) -> None:
+        self._in_flight: dict[str, dict[str, int]] = {}  # model → replica URL → calls in flight
+        self._turn = 0
+
+    def knows(self, model: str) -> bool:
+        return bool(self._in_flight.get(model))
+
+    def route_to(self, model: str, urls: list[str]) -> None:
+        """Route over `urls` from now on; calls in flight to a kept replica still count."""
+        old = self._in_flight.get(model, {})
+        self._in_flight[model] = {u: old.get(u, 0) for u in urls}
+
+    def take(self, model: str) -> str:
+        loads = self._in_flight[model]
+        urls = list(loads)
+        self._turn = (self._turn + 1) % len(urls)
+        url = min(urls[self._turn:] + urls[:self._turn], key=loads.__getitem__)
+        loads[url] += 1
+        return url
+
+    def give_back(self, model: str, url: str) -> None:
+        loads = self._in_flight.get(model, {})
+        if url in loads:  # not a replica routed around since
+            loads[url] -= 1
+
+
 class RayEngines(EngineSource):
-    """Routes a worker's calls over the replicas the supervisor runs."""
+    """Routes a worker's calls over the replicas the supervisor runs, each to the least busy
+    (`LeastBusy`), so a replica busy with long requests is not handed more while another one
+    idles. The lock guards only the routing table; calls to the supervisor happen outside it."""
 
     def __init__(self, supervisor: Any) -> None:
         self.supervisor = supervisor
-        self._urls: dict[str, list[str]] = {}
-        self._cycle: dict[str, itertools.cycle[str]] = {}
+        self._routes = LeastBusy()
         self._lock = threading.Lock()
 
-    def url(self, spec: ModelSpec) -> str:
+    def ready_url(self, spec: ModelSpec) -> str | None:
         with self._lock:
-            if spec.model not in self._cycle:
-                self._refresh(spec.model)
-            return next(self._cycle[spec.model])
+            return self._routes.take(spec.model) if self._routes.knows(spec.model) else None
+
+    def url(self, spec: ModelSpec) -> str:
+        if (url := self.ready_url(spec)) is not None:
+            return url
+        urls = self._healthy_urls(spec.model)
+        with self._lock:
+            self._routes.route_to(spec.model, urls)
+            return self._routes.take(spec.model)
+
+    def release(self, spec: ModelSpec, url: str) -> None:
+        with self._lock:
+            self._routes.give_back(spec.model, url)
 
     def report_failure(self, spec: ModelSpec, url: str) -> None:
         import ray
 
+        ray.get(self.supervisor.check.remote())
+        urls = self._healthy_urls(spec.model)
         with self._lock:
-            ray.get(self.supervisor.check.remote())
-            self._refresh(spec.model)
+            self._routes.route_to(spec.model, urls)
 
     def describe(self) -> list[dict[str, object]]:
         import ray
@@ -128,7 +170,7 @@ class RayEngines(EngineSource):
         info: list[dict[str, object]] = ray.get(self.supervisor.info.remote())
         return info
 
-    def _refresh(self, model: str) -> None:
+    def _healthy_urls(self, model: str) -> list[str]:
         import ray
 
         deadline = time.monotonic() + 120
@@ -136,5 +178,4 @@ class RayEngines(EngineSource):
             if time.monotonic() > deadline:
                 raise EngineError(f"no healthy replica of {model}")
             time.sleep(1.0)
-        self._urls[model] = [f"{u}/v1" for u in urls]
-        self._cycle[model] = itertools.cycle(self._urls[model])
+        return [f"{u}/v1" for u in urls]

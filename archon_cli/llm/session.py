@@ -11,7 +11,6 @@ from archon_cli.config.pipeline import ModelSpec
 from archon_cli.llm.cache import CompletionCache
 from archon_cli.llm.client import LLMClient
 from archon_cli.llm.engines.manager import Engines
-from archon_cli.llm.providers.litellm_provider import prewarm_litellm
 
 
 def default_cache_path() -> Path:
@@ -24,7 +23,9 @@ def default_cache_path() -> Path:
 @contextmanager
 def open_client(models: dict[str, ModelSpec], *, use_cache: bool = True,
                 cache_path: Path | None = None) -> Iterator[LLMClient]:
-    prewarm_litellm()
     cache = CompletionCache(cache_path or default_cache_path()) if use_cache else None
     with Engines() as engines:
-        yield LLMClient(models, engines, cache)
+        client = LLMClient(models, engines, cache)
+        for provider in client.providers.values():
+            provider.prewarm()
+        yield client

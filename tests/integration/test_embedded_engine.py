@@ -99,7 +99,7 @@ def test_archon_eval_reports_accuracy_with_ci(tmp_path: Path) -> None:
 
 def test_help_imports_no_heavy_module() -> None:
     code = ("import sys\nfrom archon_cli.cli.app import main\nmain(['--help'])\n"
-            "print(sorted(m for m in ('litellm', 'ray', 'optuna', 'pandas', 'xllamacpp', 'matplotlib') "
+            "print(sorted(m for m in ('litellm', 'openai', 'ray', 'optuna', 'pandas', 'xllamacpp', 'matplotlib') "
             "if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert done.stdout.strip().endswith("[]"), done.stdout

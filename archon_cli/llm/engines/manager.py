@@ -39,10 +39,19 @@ def make_engine(spec: ModelSpec, host: str = "127.0.0.1", threads: int | None = 
 
 
 class EngineSource:
-    """Where providers get the base URL (…/v1) of an engine serving a model."""
+    """Where providers get the base URL (…/v1) of an engine serving a model, for one call:
+    `ready_url` (at once) or else `url` (may start an engine: blocking), then `release` when
+    the call is over, so that a source with several replicas can route by load."""
 
     def url(self, spec: ModelSpec) -> str:
         raise NotImplementedError
+
+    def ready_url(self, spec: ModelSpec) -> str | None:
+        """A URL without blocking, or None when only `url` can give one (nothing started yet)."""
+        return None
+
+    def release(self, spec: ModelSpec, url: str) -> None:
+        """The call to `url` is over."""
 
     def report_failure(self, spec: ModelSpec, url: str) -> None:
         """A call to `url` failed in a way an engine restart could fix."""
@@ -68,6 +77,15 @@ class Engines(EngineSource):
         self._engines: dict[str, EngineProcess] = {}
         self._lock = threading.Lock()
         self.restarts = 0
+
+    def ready_url(self, spec: ModelSpec) -> str | None:
+        if not self._lock.acquire(blocking=False):  # an engine is starting
+            return None
+        try:
+            engine = self._engines.get(spec.model)
+            return f"{engine.url}/v1" if engine is not None and engine.alive() else None
+        finally:
+            self._lock.release()
 
     def url(self, spec: ModelSpec) -> str:
         with self._lock:

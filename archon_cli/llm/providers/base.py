@@ -9,7 +9,9 @@ LLMCallError for the rest.
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -51,5 +53,20 @@ class Provider(ABC):
     def max_concurrency(self) -> int:
         return self.spec.max_concurrency or DEFAULT_API_CONCURRENCY
 
+    def prewarm(self) -> None:
+        """Start importing the client library in the background (called while engines start)."""
+        return None
+
     @abstractmethod
     async def complete(self, messages: list[dict[str, str]], sampling: dict[str, Any]) -> RawCompletion: ...
+
+
+def prewarm(import_module: Callable[[], Any]) -> None:
+    """Run a (locked, lazy) import in a background thread: client libraries take seconds."""
+    threading.Thread(target=import_module, daemon=True).start()
+
+
+def short(exc: BaseException, limit: int = 300) -> str:
+    """An exception's message on one line, cut to `limit` characters."""
+    text = " ".join(str(exc).split())
+    return text[:limit] + ("…" if len(text) > limit else "")

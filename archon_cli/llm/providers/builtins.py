@@ -1,3 +1,3 @@
 """Importing this module registers the built-in providers."""
 
-from archon_cli.llm.providers import litellm_provider, local  # noqa: F401
+from archon_cli.llm.providers import litellm_provider, local, vllm_provider  # noqa: F401

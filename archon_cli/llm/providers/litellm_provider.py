@@ -1,4 +1,5 @@
-"""Hosted APIs (any litellm model string) and OpenAI-compatible servers, through litellm.
+"""Hosted APIs (any litellm model string) and OpenAI-compatible servers the user runs, through
+litellm (the engines the tool runs itself are called through `engine_calls`).
 
 litellm is imported lazily (it takes seconds) and configured for offline use: the bundled
 cost map instead of a download, no telemetry, unsupported params dropped per provider.
@@ -14,7 +15,7 @@ from typing import Any
 
 from archon_cli.errors import LLMCallError
 from archon_cli.llm.providers import PROVIDERS
-from archon_cli.llm.providers.base import Provider, RawCompletion, TransientError
+from archon_cli.llm.providers.base import Provider, RawCompletion, TransientError, prewarm, short
 
 _lock = threading.Lock()
 
@@ -30,11 +31,6 @@ def import_litellm() -> Any:
         for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "httpx"):
             logging.getLogger(name).setLevel(logging.WARNING)
         return litellm
-
-
-def prewarm_litellm() -> None:
-    """Import litellm in the background while engines start."""
-    threading.Thread(target=import_litellm, daemon=True).start()
 
 
 async def litellm_complete(model: str, messages: list[dict[str, str]], sampling: dict[str, Any], *,
@@ -63,15 +59,13 @@ async def litellm_complete(model: str, messages: list[dict[str, str]], sampling:
     )
 
 
-def short(exc: BaseException, limit: int = 300) -> str:
-    text = " ".join(str(exc).split())
-    return text[:limit] + ("…" if len(text) > limit else "")
-
-
 @PROVIDERS.register("litellm")
 class LitellmProvider(Provider):
     """Keys come from the environment only: litellm's own variables (OPENAI_API_KEY, ...) or
     the variable named by `api_key_env`."""
+
+    def prewarm(self) -> None:
+        prewarm(import_litellm)
 
     async def complete(self, messages: list[dict[str, str]], sampling: dict[str, Any]) -> RawCompletion:
         key = None
@@ -80,22 +74,4 @@ class LitellmProvider(Provider):
             if not key:
                 raise LLMCallError(f"{self.spec.model}: environment variable {self.spec.api_key_env} is not set")
         return await litellm_complete(self.spec.model, messages, sampling, timeout_s=self.spec.timeout_s,
-                                      api_base=self.spec.api_base, api_key=key)
-
-
-@PROVIDERS.register("vllm")
-class VLLMProvider(Provider):
-    """`vllm/<hf-id>`: a running vLLM server at `api_base`, or `vllm serve` replicas the tool
-    starts itself (the `vllm` extra) when api_base is not given."""
-
-    send_seed = True
-
-    async def complete(self, messages: list[dict[str, str]], sampling: dict[str, Any]) -> RawCompletion:
-        from archon_cli.llm.providers.local import engine_complete
-
-        model = "hosted_vllm/" + self.spec.model.removeprefix("vllm/")
-        if self.spec.api_base is None:
-            return await engine_complete(self, model, messages, sampling)
-        key = os.environ.get(self.spec.api_key_env) if self.spec.api_key_env else "none"
-        return await litellm_complete(model, messages, sampling, timeout_s=self.spec.timeout_s,
                                       api_base=self.spec.api_base, api_key=key)

@@ -1,0 +1,88 @@
+"""Calls to the engines the tool runs itself (embedded llama.cpp, vLLM replicas), through the
+openai SDK: both serve OpenAI's chat-completions protocol. litellm stays the client for hosted
+APIs; for our own engines it costs ~17.5 ms of client CPU per call against ~6.9 ms for the
+openai SDK it wraps (measured against one llama.cpp engine), and on a CPU engine every
+millisecond of client CPU is taken from the engine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from archon_cli.errors import LLMCallError
+from archon_cli.llm.providers.base import RawCompletion, TransientError, short
+
+if TYPE_CHECKING:
+    from archon_cli.llm.providers.base import Provider
+
+_lock = threading.Lock()
+
+
+def import_openai() -> Any:
+    with _lock:
+        import openai
+
+        return openai
+
+
+class EngineClients:
+    """One openai client per engine URL, per event loop: its HTTP connections belong to the
+    loop that opened them, and a client may serve several runs one after another."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._clients: dict[str, Any] = {}
+
+    def get(self, url: str) -> Any:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._loop, self._clients = loop, {}
+        if (client := self._clients.get(url)) is None:
+            # No SDK retries: the LLM client retries transient failures itself, with backoff.
+            client = import_openai().AsyncOpenAI(base_url=url, api_key="none", max_retries=0, timeout=self.timeout_s)
+            self._clients[url] = client
+        return client
+
+
+async def engine_complete(provider: Provider, clients: EngineClients, served_model: str,
+                          messages: list[dict[str, str]], sampling: dict[str, Any]) -> RawCompletion:
+    """A call to an engine the tool runs: take a URL (the engine source starts or restarts the
+    engine when none is up: blocking, so off the event loop), give it back after the call, and
+    report transient failures so a dead replica is routed around."""
+    engines, spec = provider.engines, provider.spec
+    url = engines.ready_url(spec)
+    if url is None:
+        url = await asyncio.to_thread(engines.url, spec)
+    try:
+        return await openai_complete(clients.get(url), served_model, messages, sampling)
+    except TransientError:
+        await asyncio.to_thread(engines.report_failure, spec, url)
+        raise
+    finally:
+        engines.release(spec, url)
+
+
+async def openai_complete(client: Any, model: str, messages: list[dict[str, str]],
+                          sampling: dict[str, Any]) -> RawCompletion:
+    openai = import_openai()
+    # APITimeoutError is an APIConnectionError; InternalServerError covers every 5xx (a
+    # llama.cpp server still loading answers 503).
+    transient = (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError)
+    start = time.perf_counter()
+    try:
+        resp = await client.chat.completions.create(model=model, messages=messages, **sampling)
+    except transient as exc:
+        raise TransientError(f"{model}: {type(exc).__name__}: {short(exc)}") from None
+    except openai.OpenAIError as exc:
+        raise LLMCallError(f"{model}: {type(exc).__name__}: {short(exc)}") from None
+    usage = resp.usage
+    return RawCompletion(
+        text=resp.choices[0].message.content or "",
+        prompt_tokens=int(usage.prompt_tokens if usage else 0),
+        completion_tokens=int(usage.completion_tokens if usage else 0),
+        latency_s=time.perf_counter() - start,
+    )

@@ -1,0 +1,80 @@
+"""Calls to engines the tool runs (openai SDK): answers, and which failures are retried."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
+
+import pytest
+
+from archon_cli.errors import LLMCallError
+from archon_cli.llm.providers.base import RawCompletion, TransientError
+from archon_cli.llm.providers.engine_calls import EngineClients, openai_complete
+
+ANSWER = {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
+          "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "42"}}],
+          "usage": {"prompt_tokens": 7, "completion_tokens": 2, "total_tokens": 9}}
+
+
+class Engine(BaseHTTPRequestHandler):
+    """Answers by the requested model name: `ok`, or an HTTP status such as `503`."""
+
+    bodies: ClassVar[list[dict[str, object]]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        Engine.bodies.append(body)
+        status = 200 if body["model"] == "ok" else int(body["model"])
+        payload = json.dumps(ANSWER if status == 200 else {"error": {"message": "nope"}}).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def url() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Engine)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+
+
+def call(url: str, model: str) -> RawCompletion:
+    async def go() -> RawCompletion:
+        client = EngineClients(timeout_s=10).get(url)
+        return await openai_complete(client, model, [{"role": "user", "content": "6*7?"}],
+                                     {"temperature": 0.0, "max_tokens": 4, "seed": 3})
+    return asyncio.run(go())
+
+
+def test_answer_usage_and_sampling_sent(url: str) -> None:
+    done = call(url, "ok")
+    assert (done.text, done.prompt_tokens, done.completion_tokens) == ("42", 7, 2)
+    assert {k: Engine.bodies[-1][k] for k in ("temperature", "max_tokens", "seed")} == \
+        {"temperature": 0.0, "max_tokens": 4, "seed": 3}
+
+
+@pytest.mark.parametrize("status", ["503", "500", "429"])
+def test_overload_and_server_errors_are_transient(url: str, status: str) -> None:
+    with pytest.raises(TransientError):
+        call(url, status)
+
+
+@pytest.mark.parametrize("status", ["400", "404"])
+def test_bad_requests_are_not_retried(url: str, status: str) -> None:
+    with pytest.raises(LLMCallError):
+        call(url, status)
+
+
+def test_unreachable_engine_is_transient() -> None:
+    with pytest.raises(TransientError):
+        call("http://127.0.0.1:9/v1", "ok")  # discard port: nothing listens
