@@ -55,6 +55,11 @@ class LLMClient:
         self._inflight: dict[str, asyncio.Future[RawCompletion]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
 
+    def prewarm(self) -> None:
+        """Import every provider's client library in the background (do it before engines start)."""
+        for provider in self.providers.values():
+            provider.prewarm()
+
     def _bind_loop(self) -> None:
         """Semaphores and futures belong to one event loop; a client may serve several runs."""
         loop = asyncio.get_running_loop()

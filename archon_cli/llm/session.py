@@ -26,6 +26,5 @@ def open_client(models: dict[str, ModelSpec], *, use_cache: bool = True,
     cache = CompletionCache(cache_path or default_cache_path()) if use_cache else None
     with Engines() as engines:
         client = LLMClient(models, engines, cache)
-        for provider in client.providers.values():
-            provider.prewarm()
+        client.prewarm()
         yield client
