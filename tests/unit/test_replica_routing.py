@@ -1,4 +1,5 @@
-"""Least-busy routing over engine replicas (the table RayEngines keeps per worker)."""
+"""Least-busy routing over engine replicas (the table RayEngines keeps per worker), and trial
+processes yielding the CPU to the engines beside them."""
 
 from __future__ import annotations
 
@@ -46,3 +47,28 @@ def test_unknown_model_is_not_routed() -> None:
     assert not routes.knows("m")
     routes.route_to("m", [])
     assert not routes.knows("m")
+
+
+def test_trial_threads_yield_the_cpu_to_engines() -> None:
+    """A trial lowers its own thread's priority (and so its later threads'), not its caller's."""
+    import os
+    import threading
+
+    from archon_cli.cluster.fanout import TRIAL_NICE, yield_cpu_to_engines
+
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    seen: dict[str, int] = {}
+
+    def trial() -> None:
+        yield_cpu_to_engines()
+        yield_cpu_to_engines()  # idempotent
+        seen["trial"] = os.getpriority(os.PRIO_PROCESS, 0)
+        child = threading.Thread(target=lambda: seen.setdefault("child", os.getpriority(os.PRIO_PROCESS, 0)))
+        child.start()
+        child.join()
+
+    thread = threading.Thread(target=trial)
+    thread.start()
+    thread.join()
+    assert seen == {"trial": max(before, TRIAL_NICE), "child": max(before, TRIAL_NICE)}
+    assert os.getpriority(os.PRIO_PROCESS, 0) == before
