@@ -8,24 +8,19 @@ millisecond of client CPU is taken from the engine.
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from archon_cli.config.pipeline import ModelSpec
 from archon_cli.errors import LLMCallError
-from archon_cli.llm.providers.base import RawCompletion, TransientError, short
-
-if TYPE_CHECKING:
-    from archon_cli.llm.providers.base import Provider
-
-_lock = threading.Lock()
+from archon_cli.llm.engines.manager import EngineSource
+from archon_cli.llm.providers.base import Provider, RawCompletion, TransientError, prewarm, short
 
 
 def import_openai() -> Any:
-    with _lock:
-        import openai
+    import openai
 
-        return openai
+    return openai
 
 
 class EngineClients:
@@ -48,22 +43,34 @@ class EngineClients:
         return client
 
 
-async def engine_complete(provider: Provider, clients: EngineClients, served_model: str,
-                          messages: list[dict[str, str]], sampling: dict[str, Any]) -> RawCompletion:
-    """A call to an engine the tool runs: take a URL (the engine source starts or restarts the
-    engine when none is up: blocking, so off the event loop), give it back after the call, and
-    report transient failures so a dead replica is routed around."""
-    engines, spec = provider.engines, provider.spec
-    url = engines.ready_url(spec)
-    if url is None:
-        url = await asyncio.to_thread(engines.url, spec)
-    try:
-        return await openai_complete(clients.get(url), served_model, messages, sampling)
-    except TransientError:
-        await asyncio.to_thread(engines.report_failure, spec, url)
-        raise
-    finally:
-        engines.release(spec, url)
+class EngineProvider(Provider):
+    """A provider whose models are served by engines the tool runs (`self.engines`)."""
+
+    send_seed = True  # llama.cpp and vLLM both honour a per-request seed
+
+    def __init__(self, spec: ModelSpec, engines: EngineSource) -> None:
+        super().__init__(spec, engines)
+        self.clients = EngineClients(spec.timeout_s)
+
+    def prewarm(self) -> None:
+        prewarm(import_openai)
+
+    async def engine_complete(self, served_model: str, messages: list[dict[str, str]],
+                              sampling: dict[str, Any]) -> RawCompletion:
+        """Take a URL (the engine source starts or restarts the engine when none is up: blocking,
+        so off the event loop), give it back after the call, and report transient failures so a
+        dead replica is routed around."""
+        engines, spec = self.engines, self.spec
+        url = engines.ready_url(spec)
+        if url is None:
+            url = await asyncio.to_thread(engines.url, spec)
+        try:
+            return await openai_complete(self.clients.get(url), served_model, messages, sampling)
+        except TransientError:
+            await asyncio.to_thread(engines.report_failure, spec, url)
+            raise
+        finally:
+            engines.release(spec, url)
 
 
 async def openai_complete(client: Any, model: str, messages: list[dict[str, str]],

@@ -8,18 +8,15 @@ from archon_cli.config.pipeline import ModelSpec
 from archon_cli.llm.engines.llamacpp import DEFAULT_SLOTS, gguf_identity, resolve_gguf
 from archon_cli.llm.engines.manager import EngineSource
 from archon_cli.llm.providers import PROVIDERS
-from archon_cli.llm.providers.base import Provider, RawCompletion, prewarm
-from archon_cli.llm.providers.engine_calls import EngineClients, engine_complete, import_openai
+from archon_cli.llm.providers.base import RawCompletion
+from archon_cli.llm.providers.engine_calls import EngineProvider
 
 
 @PROVIDERS.register("local")
-class LocalProvider(Provider):
-    send_seed = True
-
+class LocalProvider(EngineProvider):
     def __init__(self, spec: ModelSpec, engines: EngineSource) -> None:
         super().__init__(spec, engines)
         self.gguf = resolve_gguf(spec.model)
-        self.clients = EngineClients(spec.timeout_s)
 
     @property
     def identity(self) -> str:
@@ -31,9 +28,6 @@ class LocalProvider(Provider):
         # the moment it frees, while one waiting here would leave it idle for a round trip.
         return self.spec.max_concurrency or 2 * DEFAULT_SLOTS * self.spec.replicas
 
-    def prewarm(self) -> None:
-        prewarm(import_openai)
-
     async def complete(self, messages: list[dict[str, str]], sampling: dict[str, Any]) -> RawCompletion:
         # llama.cpp serves one model and ignores the name.
-        return await engine_complete(self, self.clients, self.gguf.stem, messages, sampling)
+        return await self.engine_complete(self.gguf.stem, messages, sampling)
