@@ -100,7 +100,8 @@ class LLMClient:
             _append_line(self.call_log, {"model": provider.identity, "messages": messages, "sampling": sampling,
                                          "start": time.time() - latency, "latency_s": latency,
                                          "prompt_tokens": raw.prompt_tokens,
-                                         "completion_tokens": raw.completion_tokens})
+                                         "completion_tokens": raw.completion_tokens,
+                                         "cached_prompt_tokens": raw.cached_prompt_tokens})
         return _priced(raw, price, latency, cached=False)
 
     @staticmethod

@@ -17,7 +17,8 @@ from archon_cli.llm.providers.engine_calls import EngineClients, openai_complete
 
 ANSWER = {"id": "x", "object": "chat.completion", "created": 0, "model": "m",
           "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "42"}}],
-          "usage": {"prompt_tokens": 7, "completion_tokens": 2, "total_tokens": 9}}
+          "usage": {"prompt_tokens": 7, "completion_tokens": 2, "total_tokens": 9,
+                    "prompt_tokens_details": {"cached_tokens": 5}}}
 
 
 class Engine(BaseHTTPRequestHandler):
@@ -58,7 +59,7 @@ def call(url: str, model: str) -> RawCompletion:
 
 def test_answer_usage_and_sampling_sent(url: str) -> None:
     done = call(url, "ok")
-    assert (done.text, done.prompt_tokens, done.completion_tokens) == ("42", 7, 2)
+    assert (done.text, done.prompt_tokens, done.completion_tokens, done.cached_prompt_tokens) == ("42", 7, 2, 5)
     assert {k: Engine.bodies[-1][k] for k in ("temperature", "max_tokens", "seed")} == \
         {"temperature": 0.0, "max_tokens": 4, "seed": 3}
 
@@ -73,6 +74,26 @@ def test_overload_and_server_errors_are_transient(url: str, status: str) -> None
 def test_bad_requests_are_not_retried(url: str, status: str) -> None:
     with pytest.raises(LLMCallError):
         call(url, status)
+
+
+def test_new_clients_reuse_one_ssl_context(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading the CA bundle costs ~40 ms of CPU; a Ray worker makes clients for every trial."""
+    import ssl
+
+    from archon_cli.llm.providers import engine_calls
+
+    made: list[object] = []
+    real = ssl.create_default_context
+    monkeypatch.setattr(ssl, "create_default_context", lambda *a, **k: made.append(1) or real(*a, **k))
+    engine_calls.ssl_context.cache_clear()
+    clients = EngineClients(timeout_s=10)
+
+    async def per_trial() -> None:  # a new event loop: new clients
+        clients.get(url), clients.get(url + "/other")
+
+    asyncio.run(per_trial())
+    asyncio.run(per_trial())
+    assert len(made) == 1
 
 
 def test_unreachable_engine_is_transient() -> None:

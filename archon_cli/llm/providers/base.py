@@ -34,6 +34,8 @@ class RawCompletion:
     completion_tokens: int
     # Time of the request alone, when the provider measured it (engine start-up excluded).
     latency_s: float | None = None
+    # Prompt tokens the engine took from its prompt cache instead of processing them (when it says).
+    cached_prompt_tokens: int = 0
 
 
 class Provider(ABC):

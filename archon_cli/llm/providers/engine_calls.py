@@ -8,6 +8,8 @@ millisecond of client CPU is taken from the engine.
 from __future__ import annotations
 
 import asyncio
+import functools
+import ssl
 import time
 from typing import Any
 
@@ -21,6 +23,13 @@ def import_openai() -> Any:
     import openai
 
     return openai
+
+
+@functools.cache
+def ssl_context() -> ssl.SSLContext:
+    """One per process: a new one loads the CA bundle, ~40 ms of CPU, which every new client
+    (one per replica per trial on a Ray worker) would otherwise pay, taken from the engines."""
+    return ssl.create_default_context()
 
 
 class EngineClients:
@@ -38,7 +47,9 @@ class EngineClients:
             self._loop, self._clients = loop, {}
         if (client := self._clients.get(url)) is None:
             # No SDK retries: the LLM client retries transient failures itself, with backoff.
-            client = import_openai().AsyncOpenAI(base_url=url, api_key="none", max_retries=0, timeout=self.timeout_s)
+            openai = import_openai()
+            client = openai.AsyncOpenAI(base_url=url, api_key="none", max_retries=0, timeout=self.timeout_s,
+                                        http_client=openai.DefaultAsyncHttpxClient(verify=ssl_context()))
             self._clients[url] = client
         return client
 
@@ -53,7 +64,7 @@ class EngineProvider(Provider):
         self.clients = EngineClients(spec.timeout_s)
 
     def prewarm(self) -> None:
-        prewarm(import_openai)
+        prewarm(lambda: (import_openai(), ssl_context()))
 
     async def engine_complete(self, served_model: str, messages: list[dict[str, str]],
                               sampling: dict[str, Any]) -> RawCompletion:
@@ -87,9 +98,11 @@ async def openai_complete(client: Any, model: str, messages: list[dict[str, str]
     except openai.OpenAIError as exc:
         raise LLMCallError(f"{model}: {type(exc).__name__}: {short(exc)}") from None
     usage = resp.usage
+    details = usage.prompt_tokens_details if usage else None
     return RawCompletion(
         text=resp.choices[0].message.content or "",
         prompt_tokens=int(usage.prompt_tokens if usage else 0),
         completion_tokens=int(usage.completion_tokens if usage else 0),
         latency_s=time.perf_counter() - start,
+        cached_prompt_tokens=int(details.cached_tokens or 0) if details else 0,
     )
