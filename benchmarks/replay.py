@@ -38,7 +38,8 @@ def same_work(call: dict[str, Any]) -> dict[str, Any]:
 
 
 async def replay(urls: list[str], calls: list[dict[str, Any]], concurrency: int) -> dict[str, float]:
-    """Every call once, call i to engine i mod len(urls), at most `concurrency` in flight."""
+    """Every call once, call i to engine i mod len(urls), at most `concurrency` in flight;
+    `started_at` is the wall-clock time (time.time()) the first call went out."""
     import httpx
 
     sem = asyncio.Semaphore(concurrency)
@@ -55,9 +56,9 @@ async def replay(urls: list[str], calls: list[dict[str, Any]], concurrency: int)
 
     limits = httpx.Limits(max_connections=max(CONCURRENCIES) * 2)
     async with httpx.AsyncClient(timeout=300, limits=limits) as client:
-        start = time.perf_counter()
+        started_at, start = time.time(), time.perf_counter()
         await asyncio.gather(*(one(client, i, c) for i, c in enumerate(calls)))
-        return {"wall_s": time.perf_counter() - start, **totals}
+        return {"wall_s": time.perf_counter() - start, "started_at": started_at, **totals}
 
 
 def replay_on_fresh_engines(model: str, threads: list[int | None], calls: list[dict[str, Any]],
@@ -86,6 +87,7 @@ def best_replay(model: str, threads: list[int | None], calls: list[dict[str, Any
     best = min(by_c, key=lambda c: by_c[c]["wall_s"])
     r = by_c[best]
     return {"direct_engine_threads": threads, "direct_wall_s": round(r["wall_s"], 3), "direct_best_concurrency": best,
+            "direct_window": [r["started_at"], r["started_at"] + r["wall_s"]],
             "direct_wall_s_by_concurrency": {str(c): round(v["wall_s"], 3) for c, v in by_c.items()},
             "direct_prompt_tokens": r["prompt_tokens"], "direct_completion_tokens": r["completion_tokens"],
             "direct_cached_prompt_tokens": r["cached_prompt_tokens"],

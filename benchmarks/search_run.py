@@ -48,10 +48,17 @@ class SearchRun:
             "trials": len(self.trials), "outcomes": sorted({r["outcome"] for r in self.trials}),
             "search_wall_s": round(self.wall_s, 3), "trials_per_min": round(self.trials_per_min, 2),
             "engine_calls": len(self.calls), "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens, "llm_busy_s": round(busy, 3),
+            "completion_tokens": self.completion_tokens,
+            "cached_prompt_tokens": sum(c.get("cached_prompt_tokens", 0) for c in self.calls),
+            "llm_busy_s": round(busy, 3),
             "prompt_tok_s": round(self.prompt_tokens / busy, 1) if busy else None,
             "completion_tok_s": round(self.completion_tokens / busy, 1) if busy else None,
         }
+
+    @property
+    def llm_window(self) -> tuple[float, float]:
+        """Wall-clock times (time.time()) of the first call's start and the last call's end."""
+        return min(c["start"] for c in self.calls), max(c["start"] + c["latency_s"] for c in self.calls)
 
     @property
     def llm_busy_s(self) -> float:
