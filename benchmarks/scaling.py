@@ -160,8 +160,9 @@ def main() -> None:
         "max_tokens": args.max_tokens,
         "cpus": os.cpu_count(), "target_overhead_ratio": args.target,
         "all_within_target": all(r["overhead_ratio"] <= args.target for r in results),
-        "all_within_target_steal_adjusted": all((r["overhead_ratio_steal_adjusted_median"] or 99) <= args.target
-                                                for r in results),
+        "all_within_target_steal_adjusted": all(
+            (adjusted := r["overhead_ratio_steal_adjusted_median"]) is not None and adjusted <= args.target
+            for r in results),
         "settings": results,
     }, indent=2))
 
