@@ -69,7 +69,6 @@ def main() -> None:
     def pair(_: int, concurrencies: tuple[int, ...]) -> dict[str, Any]:
         wall, calls, threads = archon_run(spec, args.dataset, args.examples)
         direct = best_replay(model, threads, calls, concurrencies)
-        direct.pop("direct_window")  # when it ran: scaling.py measures the VM's steal over it
         prompt = sum(c["prompt_tokens"] for c in calls)
         completion = sum(c["completion_tokens"] for c in calls)
         return {

@@ -23,6 +23,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from cpu_steal import StealMeter
+
 CONCURRENCIES = (1, 2, 4, 8)  # the engine has 4 slots; on 2 cores it saturates at 1-2 in flight
 
 
@@ -81,18 +83,19 @@ def replay_on_fresh_engines(model: str, threads: list[int | None], calls: list[d
 
 
 def best_replay(model: str, threads: list[int | None], calls: list[dict[str, Any]],
-                concurrencies: tuple[int, ...] = CONCURRENCIES) -> dict[str, Any]:
-    """Replay at every concurrency; the best wall time is the engines' saturated throughput."""
+                concurrencies: tuple[int, ...] = CONCURRENCIES, steal: StealMeter | None = None) -> dict[str, Any]:
+    """Replay at every concurrency; the best wall time is the engines' saturated throughput.
+    With a running `steal` meter, `direct_steal` is the CPU time stolen during the best replay."""
     by_c = {c: replay_on_fresh_engines(model, threads, calls, c) for c in concurrencies}
     best = min(by_c, key=lambda c: by_c[c]["wall_s"])
     r = by_c[best]
     return {"direct_engine_threads": threads, "direct_wall_s": round(r["wall_s"], 3), "direct_best_concurrency": best,
-            "direct_window": [r["started_at"], r["started_at"] + r["wall_s"]],
             "direct_wall_s_by_concurrency": {str(c): round(v["wall_s"], 3) for c, v in by_c.items()},
             "direct_prompt_tokens": r["prompt_tokens"], "direct_completion_tokens": r["completion_tokens"],
             "direct_cached_prompt_tokens": r["cached_prompt_tokens"],
             "direct_prompt_tok_s": round(r["prompt_tokens"] / r["wall_s"], 1),
-            "direct_completion_tok_s": round(r["completion_tokens"] / r["wall_s"], 1)}
+            "direct_completion_tok_s": round(r["completion_tokens"] / r["wall_s"], 1)} | (
+        {"direct_steal": steal.fraction(r["started_at"], r["started_at"] + r["wall_s"])} if steal else {})
 
 
 def repeat_pairs(n: int, pair: Callable[[int, tuple[int, ...]], dict[str, Any]]) -> list[dict[str, Any]]:

@@ -112,17 +112,17 @@ def run_pair(workers: int, replicas: int, args: argparse.Namespace, work: Path,
             raise SystemExit(str(exc)) from None
         threads = [e["threads"] for e in run.env["engines"]]
         calls = run.calls
-        replayed = best_replay(MODEL, threads, calls, concurrencies)
+        replayed = best_replay(MODEL, threads, calls, concurrencies, steal)
     load_after = os.getloadavg()
     search_steal = steal.fraction(*run.llm_window) if calls else None
-    direct_steal = steal.fraction(*replayed.pop("direct_window"))
+    direct_steal = replayed["direct_steal"]
     return {
         "workers": workers, "replicas": replicas, "on_ray": bool(run.env.get("ray")), "engines": len(threads),
         **run.figures(),
         "llm_span_s": round(run.llm_window[1] - run.llm_window[0], 3) if calls else 0.0,
         **replayed,
         "overhead_ratio": round(run.llm_busy_s / replayed["direct_wall_s"], 3),
-        "search_steal": search_steal, "direct_steal": direct_steal,
+        "search_steal": search_steal,
         "overhead_ratio_steal_adjusted": round(run.llm_busy_s * (1 - search_steal)
                                                / (replayed["direct_wall_s"] * (1 - direct_steal)), 3)
         if search_steal is not None and direct_steal is not None else None,

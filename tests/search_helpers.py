@@ -26,7 +26,7 @@ TINY_SPACE: dict[str, Any] = {
 def search_config(tmp: Path, *, model: str = "fake/scripted", trials: int = 4, budget: dict[str, Any] | None = None,
                   size: int = 20, search_size: int = 4, rungs: list[int] | None = None,
                   objectives: list[str] | None = None, sampler: str = "tpe", space: dict[str, Any] | None = None,
-                  eta: int = 3, **search: Any) -> Path:
+                  eta: int = 3, execution: dict[str, Any] | None = None, **search: Any) -> Path:
     cfg = {
         "name": "t",
         "task": {"dataset": "arithmetic", "size": size, "search_size": search_size, "split_seed": 1},
@@ -36,7 +36,7 @@ def search_config(tmp: Path, *, model: str = "fake/scripted", trials: int = 4, b
         "search": {"trials": trials, "sampler": sampler, "objectives": objectives or ["accuracy"],
                    "fidelity": {"rungs": rungs or [], "eta": eta}, **search},
         "runs_dir": str(tmp / "runs"),
-    }
+    } | ({"execution": execution} if execution else {})
     path = tmp / "search.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False))
     return path

@@ -49,8 +49,8 @@ class EngineReplica:
                 return engine.url
             if time.monotonic() - self.answered_at < UNRESPONSIVE_S:
                 return engine.url
-        if self.engine is not None:
-            self.engine.stop()
+        if engine is not None:
+            engine.stop()
         self.restarts += 1
         return self.start()
 

@@ -13,8 +13,6 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
 from archon_cli.cli.app import main
 from archon_cli.runs import RunDir
 from tests.fakes import FakeLLM
@@ -61,10 +59,9 @@ def completed(run: RunDir) -> dict[int, str]:
 
 
 def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path: Path, fake_llm: type[FakeLLM]) -> None:
-    cfg = search_config(tmp_path, trials=6, search_size=6)
     # No cache: a trial whose calls were all cached would end at once, and a search of such
     # trials could finish between two looks for a trial in flight.
-    cfg.write_text(yaml.safe_dump(yaml.safe_load(cfg.read_text()) | {"execution": {"cache": "off"}}))
+    cfg = search_config(tmp_path, trials=6, search_size=6, execution={"cache": "off"})
     proc = start(["search", str(cfg)], sleep_s=0.3)
     run = RunDir(wait_for_trials(tmp_path / "runs", 2, proc))
     proc.send_signal(signal.SIGKILL)
