@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from archon_cli.cli.app import main
 from archon_cli.runs import RunDir
@@ -53,16 +54,20 @@ def wait_for_trials(runs: Path, n: int, proc: subprocess.Popen[bytes], timeout: 
     raise AssertionError("search did not get going")
 
 
+def slow_search_config(tmp_path: Path, **kw: Any) -> Path:
+    """No cache: a trial whose calls were all cached would end at once, and a search of such
+    trials could finish between two looks for a trial in flight (seen in CI, in both tests)."""
+    return search_config(tmp_path, execution={"cache": "off"}, **kw)
+
+
 def completed(run: RunDir) -> dict[int, str]:
     rows = list(csv.DictReader(run.trials_csv.open()))
     return {int(r["number"]): r["accuracy"] for r in rows if r["outcome"] == "complete"}
 
 
 def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path: Path, fake_llm: type[FakeLLM]) -> None:
-    # No cache: a trial whose calls were all cached would end at once, and a search of such
-    # trials could finish between two looks for a trial in flight.
-    cfg = search_config(tmp_path, trials=6, search_size=6, execution={"cache": "off"})
-    proc = start(["search", str(cfg)], sleep_s=0.3)
+    cfg = slow_search_config(tmp_path, trials=6, search_size=6)
+    proc = start(["search", str(cfg)])
     run = RunDir(wait_for_trials(tmp_path / "runs", 2, proc))
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
@@ -88,8 +93,8 @@ def test_sigkill_then_resume_loses_and_repeats_nothing(tmp_path: Path, fake_llm:
 
 
 def test_ctrl_c_exits_130_and_the_run_resumes(tmp_path: Path, fake_llm: type[FakeLLM]) -> None:
-    cfg = search_config(tmp_path, trials=5, search_size=6)
-    proc = start(["search", str(cfg)], sleep_s=1.0)
+    cfg = slow_search_config(tmp_path, trials=5, search_size=6)
+    proc = start(["search", str(cfg)])
     run = RunDir(wait_for_trials(tmp_path / "runs", 1, proc))
     proc.send_signal(signal.SIGINT)
     assert proc.wait(60) == 130
