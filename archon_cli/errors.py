@@ -1,13 +1,17 @@
-"""Typed errors. Raised anywhere, rendered once at the CLI edge (cli/app.py).
+"""The catalog of user-facing errors. Raised anywhere, rendered once at the CLI edge (cli/app.py).
 
-Each class carries the process exit code the CLI uses for it.
+Each class carries the process exit code the CLI uses for it: 2 for bad input (a file, an
+argument, a missing optional dependency), 1 for runtime failures and run-state problems, 130
+for an interruption. Internal signals that steer control flow (a transient LLM failure, an
+infeasible architecture, a spent budget, an unscorable output) are not user errors: they are
+plain exceptions next to the code that raises and catches them.
 """
 
 from __future__ import annotations
 
 
 class ArchonError(Exception):
-    """Base of every error the tool raises on purpose."""
+    """Base of every error the tool reports to a user."""
 
     exit_code = 1
 
@@ -31,10 +35,25 @@ class ConfigError(ArchonError):
         return head + "\n" + "\n".join(f"  {p}" for p in self.problems)
 
 
-class MissingDependencyError(ArchonError):
-    """An optional dependency is not installed; the message says how to install it."""
+class PromptError(ConfigError):
+    """A component's prompt file or one of its template variables is missing."""
+
+
+class DatasetError(ArchonError):
+    """A dataset could not be loaded; bad rows name their line (exit 2)."""
 
     exit_code = 2
+
+
+class MissingDependencyError(ArchonError):
+    """An optional dependency is not installed; the message says how to install it (exit 2)."""
+
+    exit_code = 2
+
+
+class RunStateError(ArchonError):
+    """A run directory cannot be used as asked: not a run dir, no complete trial yet, no such
+    trial, an empty split (exit 1: the input is well-formed, the run's state does not allow it)."""
 
 
 class LLMCallError(ArchonError):
@@ -45,11 +64,11 @@ class EngineError(ArchonError):
     """An inference engine could not be started or died."""
 
 
-class DatasetError(ArchonError):
-    """A dataset could not be loaded; bad rows name their line."""
-
-    exit_code = 2
+class SandboxUnavailable(ArchonError):
+    """bubblewrap is missing or cannot create namespaces here, and a confined run was required."""
 
 
-class BudgetExceeded(ArchonError):
-    """A compute budget was exhausted."""
+class Interrupted(ArchonError):
+    """Ctrl-C; the message says how to go on (exit 130)."""
+
+    exit_code = 130

@@ -16,23 +16,14 @@ from dataclasses import dataclass, field, replace
 
 from archon_cli.components import COMPONENTS
 from archon_cli.components.base import Component
-from archon_cli.components.state import Item, Message, Notes, Request, SandboxRun
+from archon_cli.components.state import ExampleInput, Item, Notes, SandboxRun
 from archon_cli.config.pipeline import PipelineSpec
 from archon_cli.errors import EngineError, LLMCallError
-from archon_cli.llm.client import Completion, LLMClient
+from archon_cli.llm.client import LLMClient
+from archon_cli.llm.types import Completion, Request
 from archon_cli.llm.usage import CallRecord, Usage
-
-
-@dataclass(frozen=True)
-class ExampleInput:
-    id: str
-    messages: tuple[Message, ...]
-    entry_point: str | None = None
-
-    @classmethod
-    def from_prompt(cls, id: str, prompt: str, system: str | None = None) -> ExampleInput:
-        msgs = ((Message("system", system),) if system else ()) + (Message("user", prompt),)
-        return cls(id, msgs)
+from archon_cli.sandbox import pool as sandbox_pool
+from archon_cli.sandbox import runner as sandbox
 
 
 @dataclass
@@ -139,9 +130,6 @@ class Pipeline:
 async def _fulfil(request: Request | SandboxRun, client: LLMClient) -> Completion | str:
     if isinstance(request, Request):
         return await client.complete(request)
-    # The sandbox function is looked up at call time, so tests can substitute it.
-    from archon_cli.tasks import sandbox, sandbox_pool
-
     passed = await asyncio.wrap_future(sandbox_pool.shared().submit(sandbox.count_passing, request.program,
                                                                     list(request.tests)))
     return str(passed)

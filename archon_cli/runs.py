@@ -24,7 +24,7 @@ from typing import Any
 
 from archon_cli.config.loader import dump_yaml, read_yaml
 from archon_cli.config.search import SearchConfig, config_to_data, parse_search_config
-from archon_cli.errors import ConfigError
+from archon_cli.errors import ConfigError, RunStateError
 from archon_cli.fsutil import atomic_write_text
 
 STUDY_NAME = "archon"  # one study per run dir
@@ -62,7 +62,7 @@ class RunDir:
                 return cls(path)
             except FileExistsError:
                 continue
-        raise ConfigError(f"{runs_dir}: cannot create a run directory")
+        raise RunStateError(f"{runs_dir}: cannot create a run directory")
 
     @classmethod
     def open(cls, path: Path) -> RunDir:
@@ -101,7 +101,7 @@ class RunDir:
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
         except OSError:
-            raise ConfigError(f"{path}: no predictions for trial {number}") from None
+            raise RunStateError(f"{path}: no predictions for trial {number}") from None
         return [json.loads(line) for line in lines if line.strip()]
 
 

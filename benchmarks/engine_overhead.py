@@ -36,10 +36,10 @@ def archon_run(spec: PipelineSpec, dataset: str,
                n_examples: int) -> tuple[float, list[dict[str, Any]], list[int | None]]:
     """Wall time of evaluating the pipeline (cache off) on a fresh, warmed engine; its calls; the
     engine's CPU threads."""
-    from archon_cli.components.state import Message, Request
     from archon_cli.evaluate import evaluate
     from archon_cli.llm.client import LLMClient
     from archon_cli.llm.engines.manager import Engines
+    from archon_cli.llm.types import Message, Request
     from archon_cli.pipeline import Pipeline
     from archon_cli.tasks.loading import load_task
 
@@ -61,7 +61,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=3)
     args = parser.parse_args()
 
-    from archon_cli.config.pipeline import load_pipeline
+    from archon_cli.components.validate import load_pipeline
 
     spec = load_pipeline(args.pipeline)
     (model,) = {m.model for m in spec.models.values()}  # one local model: the replay starts that engine

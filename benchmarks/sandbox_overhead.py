@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from archon_cli.tasks import sandbox
+from archon_cli.sandbox import runner as sandbox
 
 SNIPPETS = {
     "print": "print('hello')",

@@ -17,8 +17,8 @@ from typing import Any
 
 
 def measure(run_dir: Path) -> dict[str, Any]:
-    from archon_cli.report import trial_rows
     from archon_cli.runs import RunDir
+    from archon_cli.search.results import trial_rows
     from archon_cli.search.split import split
     from archon_cli.search.study import open_study
     from archon_cli.tasks.loading import load_task

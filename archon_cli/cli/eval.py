@@ -31,7 +31,8 @@ def eval_command(
     """Evaluate a pipeline on a dataset: accuracy with a 95% bootstrap CI and cost per query."""
     from archon_cli.cli.judge import JUDGE_ALIAS, scorer_options
     from archon_cli.cli.output import console, usage_line
-    from archon_cli.config.pipeline import ModelSpec, load_pipeline
+    from archon_cli.components.validate import load_pipeline
+    from archon_cli.config.pipeline import ModelSpec
     from archon_cli.evaluate import evaluate
     from archon_cli.llm.session import open_client
     from archon_cli.pipeline import Pipeline

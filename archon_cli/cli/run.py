@@ -11,7 +11,7 @@ import typer
 from archon_cli.errors import ConfigError
 
 if TYPE_CHECKING:
-    from archon_cli.pipeline import ExampleInput
+    from archon_cli.components.state import ExampleInput
 
 
 def register(app: typer.Typer) -> None:
@@ -26,10 +26,11 @@ def run(
 ) -> None:
     """Answer a prompt (or a JSONL file of prompts) with a pipeline."""
     from archon_cli.cli.output import console, usage_line
-    from archon_cli.config.pipeline import load_pipeline
+    from archon_cli.components.state import ExampleInput
+    from archon_cli.components.validate import load_pipeline
     from archon_cli.llm.session import open_client
     from archon_cli.llm.usage import Usage
-    from archon_cli.pipeline import ExampleInput, Pipeline
+    from archon_cli.pipeline import Pipeline
 
     if (prompt is None) == (input is None):
         raise ConfigError("give exactly one of --prompt TEXT or --input FILE.jsonl")
@@ -55,7 +56,7 @@ def run(
 
 
 def _read_prompts(path: Path) -> list[ExampleInput]:
-    from archon_cli.pipeline import ExampleInput
+    from archon_cli.components.state import ExampleInput
     from archon_cli.tasks.files import jsonl_objects
 
     if not path.is_file():

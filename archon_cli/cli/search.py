@@ -6,11 +6,7 @@ from pathlib import Path
 
 import typer
 
-from archon_cli.errors import ArchonError, ConfigError
-
-
-class Interrupted(ArchonError):
-    exit_code = 130
+from archon_cli.errors import ConfigError, Interrupted
 
 
 def register(app: typer.Typer) -> None:
@@ -29,10 +25,11 @@ def search(
     from rich.live import Live
 
     from archon_cli.cli.output import console
+    from archon_cli.cli.views import leaderboard, progress_view
     from archon_cli.config.search import load_search_config
-    from archon_cli.report import leaderboard, progress_view, run_summary, trial_rows
     from archon_cli.runs import RunDir
     from archon_cli.search.driver import Status, default_runs_dir, run_search
+    from archon_cli.search.results import run_summary, trial_rows
     from archon_cli.search.study import open_study
 
     if resume is not None:

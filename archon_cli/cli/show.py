@@ -16,8 +16,9 @@ def show(run_dir: Path = typer.Argument(..., help="a run directory"),
          limit: int = typer.Option(10, "--limit", "-n", min=1, help="rows in the leaderboard")) -> None:
     """Print a run's leaderboard, Pareto front and usage summary."""
     from archon_cli.cli.output import console
-    from archon_cli.report import cost_column, front_table, leaderboard, run_summary, trial_rows
+    from archon_cli.cli.views import front_table, leaderboard
     from archon_cli.runs import RunDir
+    from archon_cli.search.results import cost_column, run_summary, trial_rows
     from archon_cli.search.study import open_study
 
     run = RunDir.open(run_dir)
@@ -41,8 +42,8 @@ def runs(runs_dir: Path = typer.Argument(Path("runs"), help="a runs directory"))
 
     from archon_cli.cli.output import console
     from archon_cli.errors import ArchonError
-    from archon_cli.report import complete_rows, trial_rows
     from archon_cli.runs import list_runs
+    from archon_cli.search.results import complete_rows, trial_rows
     from archon_cli.search.study import open_study
 
     table = Table("run", "trials", "best accuracy", "stopped")

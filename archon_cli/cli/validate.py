@@ -31,7 +31,7 @@ def validate(file: Path = typer.Argument(..., help="a pipeline YAML, search conf
 
 def _pipeline(file: Path, data: object) -> None:
     from archon_cli.cli.output import console
-    from archon_cli.config.pipeline import parse_pipeline
+    from archon_cli.components.validate import parse_pipeline
     from archon_cli.pipeline import Pipeline
 
     spec = parse_pipeline(data, file)

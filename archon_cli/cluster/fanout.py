@@ -5,7 +5,7 @@ Placement: a trial task reserves no CPU (it waits on HTTP to the engines, which 
 and GPUs); the driver never has more than `workers` in flight, and SPREAD puts them on
 different nodes, at a lower CPU priority than the engines beside it (`TRIAL_NICE`). The trial's
 sandboxed code runs (unit-test execution, code scoring) are Ray tasks of their own, spread over
-the cluster beside generation (`tasks/sandbox_pool.py`).
+the cluster beside generation (`sandbox/pool.py`).
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ def evaluate_trial(spec: PipelineSpec, examples: Sequence[Example], scorer_name:
     from archon_cli.cluster.supervisor import RayEngines
     from archon_cli.llm.cache import CompletionCache
     from archon_cli.llm.client import LLMClient
-    from archon_cli.tasks import SCORERS, sandbox_pool
+    from archon_cli.sandbox import pool as sandbox_pool
+    from archon_cli.tasks import SCORERS
 
     yield_cpu_to_engines()
     sandbox_pool.run_on_ray()

@@ -21,8 +21,9 @@ from collections.abc import Generator, Sequence
 from typing import ClassVar
 
 from archon_cli.components.prompts import Prompts
-from archon_cli.components.state import Candidate, Item, Message, Notes, Request, SandboxRun
+from archon_cli.components.state import Candidate, Item, Notes, SandboxRun
 from archon_cli.config.pipeline import ComponentParams, ModelComponentParams
+from archon_cli.llm.types import Message, Request
 
 Steps = Generator[Sequence[Request | SandboxRun], list[str], Item]
 

@@ -9,8 +9,9 @@ from pydantic import Field
 
 from archon_cli.components import COMPONENTS
 from archon_cli.components.base import Component, Steps
-from archon_cli.components.state import Candidate, Item, Message, Notes, Request
+from archon_cli.components.state import Candidate, Item, Notes
 from archon_cli.config.pipeline import ModelComponentParams
+from archon_cli.llm.types import Message, Request
 
 
 class GeneratorParams(ModelComponentParams):

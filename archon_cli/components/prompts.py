@@ -8,20 +8,30 @@ from typing import Any
 
 import yaml
 
+from archon_cli.errors import PromptError
+
 
 class Prompts:
-    def __init__(self, templates: dict[str, str]) -> None:
+    def __init__(self, templates: dict[str, str], name: str = "prompts") -> None:
         self._templates = templates
+        self._name = name
 
     @classmethod
     def for_component(cls, name: str) -> Prompts:
-        return cls(_load(name))
+        return cls(_load(name), name)
 
     def get(self, key: str) -> str | None:
         return self._templates.get(key)
 
     def render(self, key: str, **values: Any) -> str:
-        return self._templates[key].format(**values)
+        template = self._templates.get(key)
+        if template is None:
+            raise PromptError(f"prompts/{self._name}.yaml: no template {key!r} (missing file or key)")
+        try:
+            return template.format(**values)
+        except (KeyError, IndexError) as exc:
+            raise PromptError(f"prompts/{self._name}.yaml: template {key!r} uses {{{exc.args[0]}}}, "
+                              f"which is not given (given: {', '.join(sorted(values))})") from None
 
 
 @cache

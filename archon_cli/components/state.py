@@ -5,11 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from archon_cli.llm.types import Message
+
 
 @dataclass(frozen=True)
-class Message:
-    role: str
-    content: str
+class ExampleInput:
+    id: str
+    messages: tuple[Message, ...]
+    entry_point: str | None = None
+
+    @classmethod
+    def from_prompt(cls, id: str, prompt: str, system: str | None = None) -> ExampleInput:
+        msgs = ((Message("system", system),) if system else ()) + (Message("user", prompt),)
+        return cls(id, msgs)
 
 
 @dataclass(frozen=True)
@@ -38,18 +46,6 @@ class Item:
             if msg.role == "user":
                 return msg.content
         return ""
-
-
-@dataclass(frozen=True)
-class Request:
-    """One LLM call as a component asks for it; the executor resolves `model` (an alias)."""
-
-    model: str
-    messages: tuple[Message, ...]
-    temperature: float
-    max_tokens: int
-    # Distinguishes repeated samples of the same prompt (cache key and engine seed).
-    sample: int = 0
 
 
 @dataclass(frozen=True)

@@ -77,7 +77,7 @@ class UnitTestEvaluator(LLMComponent):
         return self.params.mode != "auto"
 
     def _execute(self, item: Item, notes: Notes) -> Steps:
-        from archon_cli.tasks.code import build_program, extract_code
+        from archon_cli.sandbox.programs import build_program, extract_code
 
         tests = tuple(t for t in item.unit_tests if t.lstrip().startswith("assert"))
         if not tests:

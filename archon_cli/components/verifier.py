@@ -10,8 +10,9 @@ from pydantic import Field
 from archon_cli.components import COMPONENTS
 from archon_cli.components.base import LLMComponent, Steps
 from archon_cli.components.parsing import parse_verdict
-from archon_cli.components.state import Item, Message, Notes
+from archon_cli.components.state import Item, Notes
 from archon_cli.config.pipeline import ModelComponentParams
+from archon_cli.llm.types import Message
 
 
 class VerifierParams(ModelComponentParams):

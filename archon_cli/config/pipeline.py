@@ -1,20 +1,17 @@
 """Pipeline spec: the one object that travels (search → evaluator, run, replay, export, serve).
 
-A pipeline YAML is validated in two steps so that built-in and plugin components are treated
-alike: the top level (name, models, layers as lists of mappings) by `PipelineFile`, then each
-component by the `Params` model its registered class declares. Errors from both steps carry the
-file and the YAML path, e.g. `layers.1.0.top_k: Input should be greater than or equal to 1`.
+Pure schemas: the top level of a pipeline file (`PipelineFile`), the validated spec and the
+parameters every component shares. Checking each component against the `Params` its registered
+class declares needs the registry, so it lives in `components/validate.py`.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny
 
-from archon_cli.config.loader import dump_yaml, problems_from, read_yaml
-from archon_cli.errors import ConfigError
+from archon_cli.config.loader import dump_yaml
 
 
 class Strict(BaseModel):
@@ -78,53 +75,3 @@ class PipelineSpec(Strict):
 
     def to_yaml(self) -> str:
         return dump_yaml(self.to_yaml_data())
-
-
-def parse_pipeline(data: Any, source: str | Path) -> PipelineSpec:
-    """Validate pipeline data (already parsed YAML); raise ConfigError listing every problem."""
-    from archon_cli.components import COMPONENTS
-    from archon_cli.components.rules import composition_problems
-
-    try:
-        top = PipelineFile.model_validate(data if data is not None else {})
-    except ValidationError as exc:
-        raise ConfigError(f"{source}: invalid pipeline", problems_from(exc)) from None
-
-    problems: list[str] = []
-    layers: list[list[ComponentParams]] = []
-    for li, layer in enumerate(top.layers):
-        if not layer:
-            problems.append(f"layers.{li}: a layer needs at least one component")
-        parsed_layer: list[ComponentParams] = []
-        for ci, raw in enumerate(layer):
-            where = ("layers", li, ci)
-            kind = raw.get("type")
-            if not isinstance(kind, str):
-                problems.append(f"layers.{li}.{ci}.type: required key is missing")
-                continue
-            try:
-                cls = COMPONENTS.get(kind)
-            except ConfigError as exc:
-                problems.append(f"layers.{li}.{ci}.type: {exc}")
-                continue
-            try:
-                params = cls.Params.model_validate(raw)
-            except ValidationError as exc:
-                problems.extend(problems_from(exc, where))
-                continue
-            alias = getattr(params, "model", None)
-            if alias is not None and alias not in top.models:
-                known = ", ".join(sorted(top.models))
-                problems.append(f"layers.{li}.{ci}.model: unknown model alias {alias!r} (defined: {known})")
-            parsed_layer.append(params)
-        layers.append(parsed_layer)
-
-    if not problems:
-        problems = composition_problems(layers)
-    if problems:
-        raise ConfigError(f"{source}: invalid pipeline", problems)
-    return PipelineSpec(name=top.name, models=top.models, layers=layers)
-
-
-def load_pipeline(path: Path) -> PipelineSpec:
-    return parse_pipeline(read_yaml(path), path)

@@ -12,26 +12,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from archon_cli.components.state import Request
 from archon_cli.config.pipeline import ModelSpec, Price
 from archon_cli.errors import LLMCallError
 from archon_cli.llm.cache import CompletionCache, cache_key
 from archon_cli.llm.engines.manager import EngineSource
 from archon_cli.llm.providers import PROVIDERS, provider_name
 from archon_cli.llm.providers.base import Provider, RawCompletion, TransientError
+from archon_cli.llm.types import Completion, Request
 
 RETRIES = 4  # transient failures (timeouts, 429, 5xx, a restarting engine) get this many retries
 BACKOFF_S = 0.5  # first wait; doubles per retry, with jitter
-
-
-@dataclass(frozen=True)
-class Completion:
-    text: str
-    prompt_tokens: int
-    completion_tokens: int
-    latency_s: float
-    cached: bool
-    usd: float
 
 
 # Set to a file path to append every engine call to it as a JSON line (any process, any node

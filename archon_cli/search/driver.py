@@ -16,10 +16,9 @@ from typing import Any
 
 from archon_cli.config.pipeline import PipelineSpec
 from archon_cli.config.search import SearchConfig
-from archon_cli.errors import BudgetExceeded
 from archon_cli.llm.usage import Usage
 from archon_cli.runs import RunDir, env_info
-from archon_cli.search.objective import TrialOutcome, engine_tokens, run_trial
+from archon_cli.search.objective import BudgetExceeded, TrialOutcome, engine_tokens, run_trial
 from archon_cli.search.space import Infeasible, OptunaChooser, to_spec, walk
 from archon_cli.search.split import split
 from archon_cli.search.study import grid_points, open_study, seed_architectures
@@ -426,7 +425,7 @@ def _record(study: Any, trial: Any, outcome: TrialOutcome, cfg: SearchConfig, ru
 
 def finalize(run: RunDir, study: Any, cfg: SearchConfig, plots: bool = True) -> None:
     """trials.csv, best.yaml, pareto.csv (and plots): views of the study, rewritten whole."""
-    from archon_cli.report import write_plots, write_tables
+    from archon_cli.search.results import write_plots, write_tables
 
     write_tables(run, study, cfg)
     if plots:

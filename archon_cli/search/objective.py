@@ -15,7 +15,6 @@ from typing import Any, Literal
 
 from archon_cli.config.pipeline import PipelineSpec
 from archon_cli.config.search import Objective
-from archon_cli.errors import BudgetExceeded
 from archon_cli.evaluate import Evaluation, aevaluate
 from archon_cli.llm.client import LLMClient
 from archon_cli.llm.usage import Usage
@@ -23,6 +22,10 @@ from archon_cli.pipeline import ExampleResult, Pipeline
 from archon_cli.tasks.base import Example, Scorer
 
 State = Literal["complete", "pruned", "infeasible", "fail"]
+
+
+class BudgetExceeded(Exception):
+    """A search budget ran out during a trial: the search stops and the trial is re-enqueued."""
 
 
 @dataclass

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from archon_cli.config.pipeline import PipelineSpec
-from archon_cli.errors import ConfigError
+from archon_cli.errors import ConfigError, RunStateError
 from archon_cli.evaluate import Evaluation
 from archon_cli.runs import RunDir
 from archon_cli.search.space import Infeasible, build
@@ -20,7 +20,7 @@ class ReplayResult:
 
 
 def chosen_spec(run_dir: Path, trial: int | None, how: str = "best") -> tuple[int, PipelineSpec]:
-    from archon_cli.report import cost_column, pick, trial_rows
+    from archon_cli.search.results import cost_column, pick, trial_rows
     from archon_cli.search.study import open_study
 
     run = RunDir.open(run_dir)
@@ -35,7 +35,7 @@ def chosen_spec(run_dir: Path, trial: int | None, how: str = "best") -> tuple[in
         spec = build(cfg.resolved_space(), cfg.resolved_models(), trials[trial].params,
                      name=f"{cfg.name}-trial-{trial}")
     except Infeasible as exc:
-        raise ConfigError(f"trial {trial} is infeasible: {exc}") from None
+        raise RunStateError(f"trial {trial} is infeasible: {exc}") from None
     return trial, spec
 
 
@@ -54,7 +54,7 @@ def replay_trial(run_dir: Path, trial: int | None, split_name: str, limit: int |
     chosen = test_examples if split_name == "test" else search_examples
     chosen = chosen[:limit] if limit is not None else chosen
     if not chosen:
-        raise ConfigError(f"the {split_name} split of {run_dir} is empty")
+        raise RunStateError(f"the {split_name} split of {run_dir} is empty")
     cache_path = run.cache_db if cfg.execution.cache == "run" else default_cache_path()
     with open_client(spec.models, use_cache=cfg.execution.cache != "off", cache_path=cache_path) as client:
         evaluation = evaluate(Pipeline(spec), chosen, scorer, client)

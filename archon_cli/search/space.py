@@ -14,14 +14,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from archon_cli.config.pipeline import ModelSpec, PipelineSpec, parse_pipeline
+from archon_cli.components.validate import parse_pipeline
+from archon_cli.config.pipeline import ModelSpec, PipelineSpec
 from archon_cli.config.space import Block, Choices, ComponentSpace, FloatRange, IntRange, Param, Scalar, SpaceSpec
-from archon_cli.errors import ArchonError, ConfigError
+from archon_cli.errors import ConfigError
 
 ENUMERATION_LIMIT = 20000  # configurations enumerated for size / calls range / grid / seeds: seconds, not minutes
 
 
-class Infeasible(ArchonError):
+class Infeasible(Exception):
     """These params give no valid pipeline (composition rules, empty pipeline, over budget)."""
 
 

@@ -15,15 +15,14 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from archon_cli.errors import ArchonError
-from archon_cli.pipeline import ExampleInput
+from archon_cli.components.state import ExampleInput
 
 if TYPE_CHECKING:
     from archon_cli.config.pipeline import ModelSpec
     from archon_cli.llm.client import LLMClient
 
 
-class ScoreError(ArchonError):
+class ScoreError(Exception):
     """The output could not be scored (e.g. a judge's verdict was unreadable)."""
 
 

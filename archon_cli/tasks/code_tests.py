@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from archon_cli.tasks import SCORERS, sandbox
+from archon_cli.sandbox import runner as sandbox
+from archon_cli.sandbox.pool import SandboxPool
+from archon_cli.sandbox.programs import build_program, extract_code
+from archon_cli.tasks import SCORERS
 from archon_cli.tasks.base import Example, ScoreError, Scorer
-from archon_cli.tasks.code import build_program, extract_code
-from archon_cli.tasks.sandbox_pool import SandboxPool
 
 
 def program_for(example: Example, output: str) -> str:

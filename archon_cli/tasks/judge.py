@@ -14,8 +14,8 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 from archon_cli.components.prompts import Prompts
-from archon_cli.components.state import Message, Request
 from archon_cli.errors import ConfigError, EngineError, LLMCallError
+from archon_cli.llm.types import Message, Request
 from archon_cli.tasks import SCORERS
 from archon_cli.tasks.base import Example, ScoreError, Scorer
 from archon_cli.tasks.judge_parsing import parse_preference, parse_rating

@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 
-from archon_cli.config.pipeline import parse_pipeline
+from archon_cli.components.state import ExampleInput
+from archon_cli.components.validate import parse_pipeline
 from archon_cli.llm.cache import CompletionCache
 from archon_cli.llm.client import LLMClient
 from archon_cli.llm.engines.manager import Engines
-from archon_cli.pipeline import ExampleInput, Pipeline
+from archon_cli.pipeline import Pipeline
 from tests.processes import pids_with_environment
 
 ROOT = Path(__file__).parents[2]

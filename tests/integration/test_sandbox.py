@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from archon_cli.tasks.sandbox import Limits, run_python
+from archon_cli.sandbox.runner import Limits, run_python
 from tests.processes import pids_with_command
 
 pytestmark = pytest.mark.integration

@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = '''
 import os, sys
 from archon_cli.cluster.runtime import init_ray, shutdown_ray
-from archon_cli.tasks import sandbox, sandbox_pool
+from archon_cli.sandbox import pool as sandbox_pool
+from archon_cli.sandbox import runner as sandbox
 from archon_cli.tasks.code_tests import CodeTestsScorer
 from archon_cli.tasks.humaneval import HumanEval
 

@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from archon_cli.config.pipeline import parse_pipeline
+from archon_cli.components.state import ExampleInput
+from archon_cli.components.validate import parse_pipeline
 from archon_cli.llm.session import open_client
-from archon_cli.pipeline import ExampleInput, Pipeline
+from archon_cli.pipeline import Pipeline
 from archon_cli.tasks.humaneval import INSTRUCTION
 from tests.conftest import fake_pipeline
 from tests.fakes import FakeLLM

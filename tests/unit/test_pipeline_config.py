@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from archon_cli.cli.app import main
-from archon_cli.config.pipeline import load_pipeline, parse_pipeline
+from archon_cli.components.validate import load_pipeline, parse_pipeline
 from archon_cli.errors import ConfigError
 from tests.conftest import fake_pipeline
 from tests.fakes import FakeLLM

@@ -9,9 +9,9 @@ import pytest
 
 from archon_cli.config.pipeline import ModelSpec
 from archon_cli.llm.session import open_client
+from archon_cli.sandbox.programs import build_program, extract_code
 from archon_cli.tasks import SCORERS
 from archon_cli.tasks.base import Example, ScoreError, ScorerOptions
-from archon_cli.tasks.code import build_program, extract_code
 from tests.fakes import FakeLLM
 
 

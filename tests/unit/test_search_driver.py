@@ -11,10 +11,11 @@ import pytest
 import yaml
 
 from archon_cli.cli.app import main
-from archon_cli.config.pipeline import load_pipeline, parse_pipeline
+from archon_cli.components.state import ExampleInput
+from archon_cli.components.validate import load_pipeline, parse_pipeline
 from archon_cli.config.search import load_search_config
 from archon_cli.llm.session import open_client
-from archon_cli.pipeline import ExampleInput, Pipeline
+from archon_cli.pipeline import Pipeline
 from archon_cli.runs import RunDir
 from archon_cli.search.driver import run_search
 from archon_cli.search.objective import promotable, run_trial, rung_sizes

@@ -16,14 +16,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from archon_cli.config.pipeline import ModelSpec
-from archon_cli.errors import ArchonError
 from archon_cli.llm.engines.manager import EngineSource
 
 # Hosted APIs: enough in flight to hide latency, few enough to stay under common rate limits.
 DEFAULT_API_CONCURRENCY = 16
 
 
-class TransientError(ArchonError):
+class TransientError(Exception):
     """A timeout, rate limit, 5xx or unreachable engine: the client retries it."""
 
 

@@ -1,22 +1,18 @@
-"""Views of a study: trial rows, picks (best / cheapest / knee), trials.csv, best.yaml, pareto.csv,
-plots (matplotlib, Agg backend) and the rich tables and live progress of the CLI."""
+"""Results of a study as data and files: trial rows, picks (best / cheapest / knee), the Pareto
+front, trials.csv, best.yaml, pareto.csv and plots (matplotlib, Agg backend). Terminal views of
+the same rows are in `cli/views.py`."""
 
 from __future__ import annotations
 
 import csv
 import io
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from archon_cli.config.search import SearchConfig
-from archon_cli.errors import ConfigError
+from archon_cli.errors import ConfigError, RunStateError
 from archon_cli.fsutil import atomic_write_text
 from archon_cli.runs import RunDir
-
-if TYPE_CHECKING:
-    from rich.console import RenderableType
-
-    from archon_cli.search.driver import Status
 
 ATTR_COLUMNS = ("n_examples", "calls_per_query", "calls", "cache_hits", "prompt_tokens", "completion_tokens",
                 "engine_tokens", "tokens_per_query", "usd", "usd_per_query", "latency_s", "seed", "reason", "node")
@@ -69,7 +65,7 @@ def pick(rows: list[dict[str, Any]], how: str, cost: str = "calls_per_query") ->
     knee: the front point farthest from the line joining its two ends (normalised)."""
     done = complete_rows(rows)
     if not done:
-        raise ConfigError("no complete trial in this run yet")
+        raise RunStateError("no complete trial in this run yet")
     if how == "best":
         return max(done, key=lambda r: (r["accuracy"], -(r[cost] or 0), -r["number"]))
     front = pareto_front(rows, cost)
@@ -166,33 +162,6 @@ def _save(fig: Any, path: Any) -> None:
             os.unlink(tmp)
 
 
-def leaderboard(rows: list[dict[str, Any]], limit: int = 10, cost: str = "calls_per_query") -> RenderableType:
-    from rich.table import Table
-
-    table = Table("trial", "accuracy", "examples", "calls/q", "tokens/q", "cache hits", "architecture",
-                  title="Leaderboard (complete trials, search split)")
-    table.columns[-1].overflow = "fold"  # the architecture is the point: wrap it, never cut it
-    ranked = sorted(complete_rows(rows), key=lambda r: (-r["accuracy"], r[cost] or 0))
-    for r in ranked[:limit]:
-        table.add_row(str(r["number"]), f"{r['accuracy']:.3f}", str(r["n_examples"]), f"{r['calls_per_query']}",
-                      f"{r['tokens_per_query'] or 0:.0f}", f"{(r['cache_hit_fraction'] or 0):.0%}",
-                      describe_params(r) + (f" [{r['seed']}]" if r.get("seed") else ""))
-    return table
-
-
-def front_table(rows: list[dict[str, Any]], cost: str) -> RenderableType:
-    from rich.table import Table
-
-    table = Table("trial", "accuracy", cost.replace("_", " "), title="Pareto front (accuracy ↑, cost ↓)")
-    for r in pareto_front(rows, cost):
-        table.add_row(str(r["number"]), f"{r['accuracy']:.3f}", f"{r[cost] or 0:.4g}")
-    return table
-
-
-def describe_params(row: dict[str, Any]) -> str:
-    return ", ".join(f"{k.removeprefix('params_')}={v}" for k, v in row.items() if k.startswith("params_"))
-
-
 def run_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     calls = sum(r["calls"] or 0 for r in rows)
     hits = sum(r["cache_hits"] or 0 for r in rows)
@@ -202,25 +171,3 @@ def run_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {"trials": len(rows), "states": states, "calls": calls, "cache_hits": hits,
             "cache_hit_fraction": hits / calls if calls else 0.0,
             "engine_tokens": sum(r["engine_tokens"] or 0 for r in rows)}
-
-
-def progress_view(s: Status) -> RenderableType:
-    from rich.table import Table
-
-    def budget(spent: float, limit: float | None, fmt: str) -> str:
-        return format(spent, fmt) + (f" / {format(limit, fmt)}" if limit is not None else "")
-
-    grid = Table.grid(padding=(0, 2))
-    grid.add_row("trials", f"{s.done} / {s.total}" + (f"  (running #{s.running}: {s.running_desc})"
-                                                      if s.running is not None else ""))
-    grid.add_row("best so far", f"{s.best:.3f} (trial {s.best_trial})" if s.best is not None else "—")
-    frac = f" ({s.cache_hits / s.calls:.0%} from cache)" if s.calls else ""
-    grid.add_row("calls", f"{s.calls}{frac}")
-    grid.add_row("engine tokens", budget(s.engine_tokens, s.budget_tokens, "d"))
-    if s.usd or s.budget_usd:
-        grid.add_row("usd", budget(s.usd, s.budget_usd, ".4f"))
-    eta = f"{s.eta_s:.0f}s" if s.eta_s is not None else "—"
-    grid.add_row("elapsed / ETA", f"{budget(s.elapsed, s.budget_wall_s, '.0f')}s / {eta}")
-    if s.last:
-        grid.add_row("last", s.last)
-    return grid

@@ -27,6 +27,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from archon_cli.errors import SandboxUnavailable
+
 log = logging.getLogger(__name__)
 
 NOBODY = 65534
@@ -55,10 +57,6 @@ class ExecResult:
     stderr: str
     duration_s: float
     sandboxed: bool  # False when it ran in the degraded plain-subprocess mode
-
-
-class SandboxUnavailable(RuntimeError):
-    """bubblewrap is missing or cannot create namespaces here."""
 
 
 def run_python(code: str, limits: Limits = DEFAULT_LIMITS, *, require_sandbox: bool = False) -> ExecResult:

@@ -1,0 +1,61 @@
+"""Terminal views (rich): the leaderboard, the Pareto front table and the live search progress."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from archon_cli.search.results import complete_rows, pareto_front
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from archon_cli.search.driver import Status
+
+
+def leaderboard(rows: list[dict[str, Any]], limit: int = 10, cost: str = "calls_per_query") -> RenderableType:
+    from rich.table import Table
+
+    table = Table("trial", "accuracy", "examples", "calls/q", "tokens/q", "cache hits", "architecture",
+                  title="Leaderboard (complete trials, search split)")
+    table.columns[-1].overflow = "fold"  # the architecture is the point: wrap it, never cut it
+    ranked = sorted(complete_rows(rows), key=lambda r: (-r["accuracy"], r[cost] or 0))
+    for r in ranked[:limit]:
+        table.add_row(str(r["number"]), f"{r['accuracy']:.3f}", str(r["n_examples"]), f"{r['calls_per_query']}",
+                      f"{r['tokens_per_query'] or 0:.0f}", f"{(r['cache_hit_fraction'] or 0):.0%}",
+                      describe_params(r) + (f" [{r['seed']}]" if r.get("seed") else ""))
+    return table
+
+
+def front_table(rows: list[dict[str, Any]], cost: str) -> RenderableType:
+    from rich.table import Table
+
+    table = Table("trial", "accuracy", cost.replace("_", " "), title="Pareto front (accuracy ↑, cost ↓)")
+    for r in pareto_front(rows, cost):
+        table.add_row(str(r["number"]), f"{r['accuracy']:.3f}", f"{r[cost] or 0:.4g}")
+    return table
+
+
+def describe_params(row: dict[str, Any]) -> str:
+    return ", ".join(f"{k.removeprefix('params_')}={v}" for k, v in row.items() if k.startswith("params_"))
+
+
+def progress_view(s: Status) -> RenderableType:
+    from rich.table import Table
+
+    def budget(spent: float, limit: float | None, fmt: str) -> str:
+        return format(spent, fmt) + (f" / {format(limit, fmt)}" if limit is not None else "")
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_row("trials", f"{s.done} / {s.total}" + (f"  (running #{s.running}: {s.running_desc})"
+                                                      if s.running is not None else ""))
+    grid.add_row("best so far", f"{s.best:.3f} (trial {s.best_trial})" if s.best is not None else "—")
+    frac = f" ({s.cache_hits / s.calls:.0%} from cache)" if s.calls else ""
+    grid.add_row("calls", f"{s.calls}{frac}")
+    grid.add_row("engine tokens", budget(s.engine_tokens, s.budget_tokens, "d"))
+    if s.usd or s.budget_usd:
+        grid.add_row("usd", budget(s.usd, s.budget_usd, ".4f"))
+    eta = f"{s.eta_s:.0f}s" if s.eta_s is not None else "—"
+    grid.add_row("elapsed / ETA", f"{budget(s.elapsed, s.budget_wall_s, '.0f')}s / {eta}")
+    if s.last:
+        grid.add_row("last", s.last)
+    return grid

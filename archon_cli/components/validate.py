@@ -1,0 +1,89 @@
+"""A pipeline file → a validated PipelineSpec, in two steps so that built-in and plugin
+components are treated alike: the top level (name, models, layers as lists of mappings) by
+`PipelineFile`, then each component by the `Params` model its registered class declares. Errors
+from both steps carry the file and the YAML path, e.g. `layers.1.0.top_k: Input should be ≥ 1`.
+
+Then the composition rules from the Archon paper (§3.2):
+1. The first layer holds only generators, and generators appear only in the first layer.
+2. One component type per layer (several generators form an ensemble, several fusers a MoA layer).
+3. A unit-test evaluator needs a unit-test generator in an earlier layer.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from archon_cli.components import COMPONENTS
+from archon_cli.config.loader import problems_from, read_yaml
+from archon_cli.config.pipeline import ComponentParams, PipelineFile, PipelineSpec
+from archon_cli.errors import ConfigError
+
+
+def parse_pipeline(data: Any, source: str | Path) -> PipelineSpec:
+    """Validate pipeline data (already parsed YAML); raise ConfigError listing every problem."""
+    try:
+        top = PipelineFile.model_validate(data if data is not None else {})
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: invalid pipeline", problems_from(exc)) from None
+
+    problems: list[str] = []
+    layers: list[list[ComponentParams]] = []
+    for li, layer in enumerate(top.layers):
+        if not layer:
+            problems.append(f"layers.{li}: a layer needs at least one component")
+        parsed_layer: list[ComponentParams] = []
+        for ci, raw in enumerate(layer):
+            where = ("layers", li, ci)
+            kind = raw.get("type")
+            if not isinstance(kind, str):
+                problems.append(f"layers.{li}.{ci}.type: required key is missing")
+                continue
+            try:
+                cls = COMPONENTS.get(kind)
+            except ConfigError as exc:
+                problems.append(f"layers.{li}.{ci}.type: {exc}")
+                continue
+            try:
+                params = cls.Params.model_validate(raw)
+            except ValidationError as exc:
+                problems.extend(problems_from(exc, where))
+                continue
+            alias = getattr(params, "model", None)
+            if alias is not None and alias not in top.models:
+                known = ", ".join(sorted(top.models))
+                problems.append(f"layers.{li}.{ci}.model: unknown model alias {alias!r} (defined: {known})")
+            parsed_layer.append(params)
+        layers.append(parsed_layer)
+
+    if not problems:
+        problems = composition_problems(layers)
+    if problems:
+        raise ConfigError(f"{source}: invalid pipeline", problems)
+    return PipelineSpec(name=top.name, models=top.models, layers=layers)
+
+
+def load_pipeline(path: Path) -> PipelineSpec:
+    return parse_pipeline(read_yaml(path), path)
+
+
+def composition_problems(layers: list[list[ComponentParams]]) -> list[str]:
+    problems = []
+    seen_types: set[str] = set()
+    for li, layer in enumerate(layers):
+        types = [c.type for c in layer]
+        if len(set(types)) > 1:
+            problems.append(f"layers.{li}: one component type per layer (found {', '.join(sorted(set(types)))})")
+        for ci, comp in enumerate(layer):
+            first_only = COMPONENTS.get(comp.type).first_layer_only
+            if li == 0 and not first_only:
+                problems.append(f"layers.0.{ci}.type: the first layer must hold generators, not {comp.type!r}")
+            if li > 0 and first_only:
+                problems.append(f"layers.{li}.{ci}.type: {comp.type!r} belongs in the first layer only")
+            if comp.type == "unit_test_evaluator" and "unit_test_generator" not in seen_types:
+                problems.append(f"layers.{li}.{ci}.type: a unit_test_evaluator needs a unit_test_generator "
+                                "in an earlier layer")
+        seen_types.update(types)
+    return problems
