@@ -17,7 +17,7 @@ def export(
     pick: str = typer.Option("best", "--pick", help="best | cheapest | knee (of the Pareto front)"),
     output: Path | None = typer.Option(None, "--output", "-o", help="write here (default: stdout)"),
 ) -> None:
-    """Write a trial's pipeline (rebuilt from its params) as YAML that `archon run` executes."""
+    """Write a trial's stored pipeline as YAML that `archon run` executes."""
     from archon_cli.cli.output import console
     from archon_cli.fsutil import atomic_write_text
     from archon_cli.search.replay import chosen_spec
