@@ -6,6 +6,10 @@ from pathlib import Path
 
 import typer
 
+from archon_cli.cli.output import console, usage_line
+from archon_cli.errors import ConfigError
+from archon_cli.search.replay import replay_trial
+
 
 def register(app: typer.Typer) -> None:
     app.command()(replay)
@@ -18,9 +22,6 @@ def replay(
     limit: int | None = typer.Option(None, "--limit", "-n", min=1, help="first N examples of the split"),
 ) -> None:
     """Score a trial's stored pipeline on held-out examples, with a 95% bootstrap CI."""
-    from archon_cli.cli.output import console, usage_line
-    from archon_cli.errors import ConfigError
-    from archon_cli.search.replay import replay_trial
 
     if split not in ("test", "search"):
         raise ConfigError(f"--split: {split!r} is not test or search")

@@ -7,11 +7,17 @@ from typing import Literal
 
 import typer
 
-from archon_cli.config.search import SearchConfig
+from archon_cli.cli.output import console
+from archon_cli.cli.views import leaderboard, progress_view
+from archon_cli.cluster.executor import RayExecutor  # imports ray's client lazily, on use
+from archon_cli.config.search import SearchConfig, load_search_config
 from archon_cli.errors import ConfigError, Interrupted
 from archon_cli.llm.session import default_cache_path
 from archon_cli.runs import RunDir
 from archon_cli.search.executors import LocalExecutor, TrialExecutor
+from archon_cli.search.loop import Status, run_search
+from archon_cli.search.results import run_summary, trial_rows
+from archon_cli.search.study import open_study
 
 Executor = Literal["local", "ray"]
 
@@ -25,7 +31,6 @@ def make_executor(cfg: SearchConfig, run: RunDir) -> TrialExecutor:
     cache = cfg.execution.cache
     cache_path = None if cache == "off" else run.cache_db if cache == "run" else default_cache_path()
     if cfg.on_ray:
-        from archon_cli.cluster.executor import RayExecutor  # imports ray's client lazily, on use
 
         return RayExecutor(cfg.resolved_models(), slots=cfg.execution.workers,
                            ray_address=cfg.execution.ray_address, cache_path=cache_path)
@@ -46,12 +51,6 @@ def search(
     """Search for the best architecture under the config's budget; writes a run directory."""
     from rich.live import Live
 
-    from archon_cli.cli.output import console
-    from archon_cli.cli.views import leaderboard, progress_view
-    from archon_cli.config.search import load_search_config
-    from archon_cli.search.loop import Status, run_search
-    from archon_cli.search.results import run_summary, trial_rows
-    from archon_cli.search.study import open_study
 
     if resume is not None:
         run = RunDir.open(resume)

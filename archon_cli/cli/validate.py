@@ -10,6 +10,15 @@ from pathlib import Path
 
 import typer
 
+from archon_cli.cli.output import console
+from archon_cli.components.validate import parse_pipeline
+from archon_cli.config.loader import read_yaml
+from archon_cli.config.pipeline import ModelSpec
+from archon_cli.config.search import is_search_config, is_space, parse_search_config
+from archon_cli.config.space import SpaceSpec, parse_space
+from archon_cli.pipeline import Pipeline
+from archon_cli.search.space import summarize
+
 
 def register(app: typer.Typer) -> None:
     app.command()(validate)
@@ -17,8 +26,6 @@ def register(app: typer.Typer) -> None:
 
 def validate(file: Path = typer.Argument(..., help="a pipeline YAML, search config or search space")) -> None:
     """Check a file and print its calls-per-query estimate (zero model calls)."""
-    from archon_cli.config.loader import read_yaml
-    from archon_cli.config.search import is_search_config, is_space
 
     data = read_yaml(file)
     if is_search_config(data):
@@ -30,9 +37,6 @@ def validate(file: Path = typer.Argument(..., help="a pipeline YAML, search conf
 
 
 def _pipeline(file: Path, data: object) -> None:
-    from archon_cli.cli.output import console
-    from archon_cli.components.validate import parse_pipeline
-    from archon_cli.pipeline import Pipeline
 
     spec = parse_pipeline(data, file)
     est = Pipeline(spec).estimate_calls()
@@ -43,9 +47,6 @@ def _pipeline(file: Path, data: object) -> None:
 
 
 def _print_space(label: str, space: object, models: dict) -> None:
-    from archon_cli.cli.output import console
-    from archon_cli.config.space import SpaceSpec
-    from archon_cli.search.space import summarize
 
     assert isinstance(space, SpaceSpec)
     s = summarize(space, models)
@@ -58,8 +59,6 @@ def _print_space(label: str, space: object, models: dict) -> None:
 
 
 def _space(file: Path, data: object) -> None:
-    from archon_cli.config.pipeline import ModelSpec
-    from archon_cli.config.space import parse_space
 
     space = parse_space(data, file)
     # A space without models is completed by a search config; check it with the embedded model.
@@ -68,8 +67,6 @@ def _space(file: Path, data: object) -> None:
 
 
 def _search_config(file: Path, data: object) -> None:
-    from archon_cli.cli.output import console
-    from archon_cli.config.search import parse_search_config
 
     cfg = parse_search_config(data, file)
     _print_space(f"{file}: valid search config '{cfg.name}'", cfg.resolved_space(), cfg.resolved_models())

@@ -8,10 +8,14 @@ from pathlib import Path
 from archon_cli.components.validate import load_pipeline
 from archon_cli.config.pipeline import PipelineSpec
 from archon_cli.errors import ConfigError, RunStateError
-from archon_cli.evaluate import Evaluation
+from archon_cli.evaluate import Evaluation, evaluate
+from archon_cli.llm.session import default_cache_path, open_client
+from archon_cli.pipeline import Pipeline
 from archon_cli.runs import RunDir
 from archon_cli.search.results import cost_column, pick, trial_rows
+from archon_cli.search.split import split
 from archon_cli.search.study import open_study
+from archon_cli.tasks.loading import load_task
 
 
 @dataclass
@@ -40,11 +44,6 @@ def chosen_spec(run_dir: Path, trial: int | None, how: str = "best") -> tuple[in
 
 
 def replay_trial(run_dir: Path, trial: int | None, split_name: str, limit: int | None) -> ReplayResult:
-    from archon_cli.evaluate import evaluate
-    from archon_cli.llm.session import default_cache_path, open_client
-    from archon_cli.pipeline import Pipeline
-    from archon_cli.search.split import split
-    from archon_cli.tasks.loading import load_task
 
     number, spec = chosen_spec(run_dir, trial)
     run = RunDir.open(run_dir)

@@ -14,10 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from archon_cli.components import COMPONENTS
 from archon_cli.components.validate import parse_pipeline
 from archon_cli.config.pipeline import ModelSpec, PipelineSpec
 from archon_cli.config.space import Block, Choices, ComponentSpace, FloatRange, IntRange, Param, Scalar, SpaceSpec
 from archon_cli.errors import ConfigError
+from archon_cli.pipeline import Pipeline
 
 ENUMERATION_LIMIT = 20000  # configurations enumerated for size / calls range / grid / seeds: seconds, not minutes
 
@@ -63,7 +65,6 @@ class _Walk:
         return [copy.deepcopy(layer) for _ in range(reps) for layer in body]
 
     def component(self, c: ComponentSpace, name: str) -> list[dict[str, Any]]:
-        from archon_cli.components import COMPONENTS
 
         # `L2.ranker.top_k`; a block already named after its type is not repeated (`fuse.critic`)
         prefix = name if name.rsplit(".", 1)[-1] == c.type else f"{name}.{c.type}"
@@ -237,7 +238,6 @@ class SpaceSummary:
 
 
 def summarize(space: SpaceSpec, models: dict[str, ModelSpec], limit: int = ENUMERATION_LIMIT) -> SpaceSummary:
-    from archon_cli.pipeline import Pipeline
 
     size = feasible = 0
     calls: list[int] = []
