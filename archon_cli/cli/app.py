@@ -25,7 +25,6 @@ app = typer.Typer(
 
 
 def _register_commands() -> None:
-
     for module in (search, replay, export, run, eval, score, validate, show, datasets):
         module.register(app)
 

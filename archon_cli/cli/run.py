@@ -57,7 +57,6 @@ def run(
 
 
 def _read_prompts(path: Path) -> list[ExampleInput]:
-
     if not path.is_file():
         raise ConfigError(f"{path}: file not found")
     examples = []

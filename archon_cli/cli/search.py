@@ -9,14 +9,15 @@ import typer
 
 from archon_cli.cli.output import console
 from archon_cli.cli.views import leaderboard, progress_view
-from archon_cli.cluster.executor import RayExecutor  # imports ray's client lazily, on use
+from archon_cli.cluster.executor import RayExecutor
 from archon_cli.config.search import SearchConfig, load_search_config
-from archon_cli.errors import ConfigError, Interrupted
+from archon_cli.errors import ConfigError, Interrupted, SearchFailed
 from archon_cli.llm.session import default_cache_path
 from archon_cli.runs import RunDir
 from archon_cli.search.executors import LocalExecutor, TrialExecutor
-from archon_cli.search.loop import Status, run_search
+from archon_cli.search.loop import run_search
 from archon_cli.search.results import run_summary, trial_rows
+from archon_cli.search.status import Status
 from archon_cli.search.study import open_study
 
 Executor = Literal["local", "ray"]
@@ -31,7 +32,6 @@ def make_executor(cfg: SearchConfig, run: RunDir) -> TrialExecutor:
     cache = cfg.execution.cache
     cache_path = None if cache == "off" else run.cache_db if cache == "run" else default_cache_path()
     if cfg.on_ray:
-
         return RayExecutor(cfg.resolved_models(), slots=cfg.execution.workers,
                            ray_address=cfg.execution.ray_address, cache_path=cache_path)
     return LocalExecutor(cfg.resolved_models(), slots=cfg.execution.workers, use_cache=cache_path is not None,
@@ -95,3 +95,5 @@ def search(
     if run.best_yaml.is_file():
         out.print(f"best: {run.best_yaml}", soft_wrap=True)
     out.print(f"run dir: {run.path}", soft_wrap=True)
+    if status.failure is not None:
+        raise SearchFailed(f"every trial failed ({status.evaluated} run): {status.failure}")

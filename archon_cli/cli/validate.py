@@ -37,7 +37,6 @@ def validate(file: Path = typer.Argument(..., help="a pipeline YAML, search conf
 
 
 def _pipeline(file: Path, data: object) -> None:
-
     spec = parse_pipeline(data, file)
     est = Pipeline(spec).estimate_calls()
     bound = "" if est.exact else " (upper bound: a verifier or the examples decide the rest)"
@@ -47,7 +46,6 @@ def _pipeline(file: Path, data: object) -> None:
 
 
 def _print_space(label: str, space: object, models: dict) -> None:
-
     assert isinstance(space, SpaceSpec)
     s = summarize(space, models)
     out = console()
@@ -59,7 +57,6 @@ def _print_space(label: str, space: object, models: dict) -> None:
 
 
 def _space(file: Path, data: object) -> None:
-
     space = parse_space(data, file)
     # A space without models is completed by a search config; check it with the embedded model.
     models = space.models or {"default": ModelSpec(model="local/smollm2-135m")}
@@ -67,7 +64,6 @@ def _space(file: Path, data: object) -> None:
 
 
 def _search_config(file: Path, data: object) -> None:
-
     cfg = parse_search_config(data, file)
     _print_space(f"{file}: valid search config '{cfg.name}'", cfg.resolved_space(), cfg.resolved_models())
     t, b, s = cfg.task, cfg.budget, cfg.search

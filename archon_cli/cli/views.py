@@ -9,7 +9,7 @@ from archon_cli.search.results import complete_rows, pareto_front
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-    from archon_cli.search.loop import Status
+    from archon_cli.search.status import Status
 
 
 def leaderboard(rows: list[dict[str, Any]], limit: int = 10, cost: str = "calls_per_query") -> RenderableType:

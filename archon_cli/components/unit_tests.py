@@ -78,7 +78,6 @@ class UnitTestEvaluator(LLMComponent):
         return self.params.mode != "auto"
 
     def _execute(self, item: Item, notes: Notes) -> Steps:
-
         tests = tuple(t for t in item.unit_tests if t.lstrip().startswith("assert"))
         if not tests:
             notes.fallback("no_executable_tests")

@@ -150,7 +150,8 @@ class LocalExecutor(TrialExecutor):
             tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
             for task in tasks:
                 task.cancel()
-            await asyncio.wait(tasks, timeout=CANCEL_WAIT_S)
+            if tasks:
+                await asyncio.wait(tasks, timeout=CANCEL_WAIT_S)
 
         try:
             asyncio.run_coroutine_threadsafe(cancel(), self._loop).result(timeout=CANCEL_WAIT_S + 5)

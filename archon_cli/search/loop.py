@@ -24,7 +24,6 @@ from archon_cli.search.executors import Finished, TrialExecutor
 from archon_cli.search.objective import TrialJob, TrialOutcome, engine_tokens, rung_sizes
 from archon_cli.search.records import (
     check_stored_specs,
-    counted,
     describe_outcome,
     record_interrupted,
     record_outcome,
@@ -36,57 +35,16 @@ from archon_cli.search.records import (
 )
 from archon_cli.search.space import Infeasible, OptunaChooser, to_spec, walk
 from archon_cli.search.split import split
+from archon_cli.search.status import Running, Status, Totals, study_totals
 from archon_cli.search.study import grid_points, open_study, seed_architectures
 from archon_cli.tasks.base import Example, Scorer
 from archon_cli.tasks.loading import load_task
 
 POLL_S = 0.25  # how often the loop looks at Ctrl-C, budgets and finished trials
 MAX_DUPLICATES = 25  # repeats in a row before the space counts as exhausted
-
-
-@dataclass
-class Running:
-    number: int
-    architecture: str
-    examples_done: int = 0
-    examples_total: int = 0
-
-
-@dataclass
-class Status:
-    """What the progress view shows; updated at every poll."""
-
-    total: int
-    slots: int = 1
-    done: int = 0
-    running: dict[int, Running] = field(default_factory=dict)
-    best: float | None = None
-    best_trial: int | None = None
-    calls: int = 0
-    cache_hits: int = 0
-    engine_tokens: int = 0  # finished trials and the finished examples of running ones
-    usd: float = 0.0
-    started: float = field(default_factory=time.monotonic)
-    budget_tokens: int | None = None
-    budget_usd: float | None = None
-    budget_wall_s: float | None = None
-    stop_reason: str | None = None
-    duplicates: int = 0  # proposals of seen architectures in a row
-    durations: list[float] = field(default_factory=list)  # wall of each trial evaluated this session
-    last: str = ""
-
-    @property
-    def elapsed(self) -> float:
-        return time.monotonic() - self.started
-
-    @property
-    def eta_s(self) -> float | None:
-        """Mean trial wall this session × trials left ÷ slots, never past the wall budget."""
-        left = self.budget_wall_s - self.elapsed if self.budget_wall_s is not None else None
-        if not self.durations:
-            return max(0.0, left) if left is not None and self.done >= self.total else None
-        estimate = sum(self.durations) / len(self.durations) * max(0, self.total - self.done) / max(1, self.slots)
-        return max(0.0, min(estimate, left)) if left is not None else estimate
+# The first trials of a run all failing for one reason (a missing key, a dead endpoint) means
+# every later one would too: stop instead of burning the budget.
+FAIL_FAST = 3
 
 
 class Interrupt:
@@ -156,7 +114,7 @@ class _Loop:
     on_status: Callable[[Status], None]
     trials: dict[int, Any] = field(default_factory=dict)  # in flight: number → Optuna trial
     submitted_at: dict[int, float] = field(default_factory=dict)
-    totals: _Totals | None = None  # of finished trials; None = read the study again
+    totals: Totals | None = None  # of finished trials; None = read the study again
     held: dict[int, list[Any]] = field(default_factory=dict)  # duplicates of a trial in flight
 
     def run(self, interrupt: Interrupt) -> None:
@@ -173,6 +131,10 @@ class _Loop:
             for finished in self.executor.wait(POLL_S):
                 self.finish(finished)
             self.refresh()
+            s = self.status
+            if s.evaluated >= FAIL_FAST and s.failure is not None and len(set(s.failures)) == 1:
+                s.stop_reason = f"the first {s.evaluated} trials all failed: {s.failure}"
+                return
 
     def fill(self) -> None:
         """Submit trials while slots are free and more are wanted; infeasible ones end at once."""
@@ -213,6 +175,9 @@ class _Loop:
         self.status.running.pop(number, None)
         if finished.outcome.state != "infeasible":
             self.status.durations.append(time.monotonic() - started)
+            self.status.evaluated += 1
+            if finished.outcome.state == "fail":
+                self.status.failures.append(finished.outcome.reason)
         self.tell(trial, finished.outcome, finished.node)
         for twin in self.held.pop(number, []):
             if not tell_duplicate(self.study, twin):  # its twin failed: nothing to copy
@@ -273,7 +238,7 @@ class _Loop:
         running ones have spent so far."""
         s = self.status
         if self.totals is None:
-            self.totals = _study_totals(self.study)
+            self.totals = study_totals(self.study)
         s.done, s.best, s.best_trial = self.totals.done, self.totals.best, self.totals.best_trial
         s.calls, s.cache_hits, s.engine_tokens, s.usd = (self.totals.calls, self.totals.cache_hits,
                                                          self.totals.engine_tokens, self.totals.usd)
@@ -286,30 +251,6 @@ class _Loop:
                 if progress.rung is not None:
                     s.last = f"trial {number}: {progress.rung[1]:.3f} on {progress.rung[0]} examples"
         self.on_status(s)
-
-
-@dataclass
-class _Totals:
-    done: int
-    calls: int
-    cache_hits: int
-    engine_tokens: int
-    usd: float
-    best: float | None
-    best_trial: int | None
-
-
-def _study_totals(study: Any) -> _Totals:
-    trials = study.get_trials(deepcopy=False)
-    complete = [t for t in trials if t.state.name == "COMPLETE" and t.values]
-    top = max(complete, key=lambda t: (t.values[0], -t.user_attrs.get("calls_per_query", 0)), default=None)
-    return _Totals(done=sum(1 for t in trials if counted(t)),
-                   calls=sum(int(t.user_attrs.get("calls", 0)) for t in trials),
-                   cache_hits=sum(int(t.user_attrs.get("cache_hits", 0)) for t in trials),
-                   engine_tokens=sum(int(t.user_attrs.get("engine_tokens", 0)) for t in trials),
-                   usd=sum(float(t.user_attrs.get("usd", 0.0)) for t in trials),
-                   best=top.values[0] if top is not None else None,
-                   best_trial=top.number if top is not None else None)
 
 
 def _enqueue_initial(study: Any, cfg: SearchConfig, run: RunDir) -> None:

@@ -44,7 +44,6 @@ def chosen_spec(run_dir: Path, trial: int | None, how: str = "best") -> tuple[in
 
 
 def replay_trial(run_dir: Path, trial: int | None, split_name: str, limit: int | None) -> ReplayResult:
-
     number, spec = chosen_spec(run_dir, trial)
     run = RunDir.open(run_dir)
     cfg = run.load_config()

@@ -65,7 +65,6 @@ class _Walk:
         return [copy.deepcopy(layer) for _ in range(reps) for layer in body]
 
     def component(self, c: ComponentSpace, name: str) -> list[dict[str, Any]]:
-
         # `L2.ranker.top_k`; a block already named after its type is not repeated (`fuse.critic`)
         prefix = name if name.rsplit(".", 1)[-1] == c.type else f"{name}.{c.type}"
         fields = COMPONENTS.get(c.type).Params.model_fields
@@ -238,7 +237,6 @@ class SpaceSummary:
 
 
 def summarize(space: SpaceSpec, models: dict[str, ModelSpec], limit: int = ENUMERATION_LIMIT) -> SpaceSummary:
-
     size = feasible = 0
     calls: list[int] = []
     continuous = False

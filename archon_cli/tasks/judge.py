@@ -47,7 +47,6 @@ class JudgeScorer(Scorer):
             return pool.submit(asyncio.run, self._score_all(pairs)).result()
 
     async def _score_all(self, pairs: list[tuple[Example, str]]) -> list[float | ScoreError]:
-
         opts = self.options
         if opts.judge_client is None:
             raise ConfigError("the judge scorer needs a judge model: pass --judge-model (e.g. local/smollm2-135m)")

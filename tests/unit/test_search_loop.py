@@ -166,3 +166,27 @@ def test_in_process_workers_run_trials_concurrently_without_ray_and_match_a_sequ
         assert "ray" not in json.loads(run.env_json.read_text())
     assert not ray.is_initialized()
     assert archs[1] == archs[2] and len(archs[1]) == 6
+
+
+def test_a_search_whose_first_trials_all_fail_the_same_way_stops_and_exits_1(
+        tmp_path: Path, fake_llm: type[FakeLLM], capsys: pytest.CaptureFixture[str]) -> None:
+    cfg, run = setup(tmp_path, trials=10, seed_architectures=False)
+
+    class Failing(ScriptedExecutor):
+        def wait(self, timeout: float) -> list[Finished]:
+            return [Finished(f.job, TrialOutcome("fail", "LLMCallError: 401 no key")) for f in super().wait(timeout)]
+
+    status = run_search(cfg, run, Failing(slots=1), resume=False)
+    assert status.stop_reason == "the first 3 trials all failed: LLMCallError: 401 no key"
+    assert status.failure == "LLMCallError: 401 no key"
+    assert [r["outcome"] for r in rows(run)] == ["fail"] * 3
+
+    (tmp_path / "cli").mkdir()
+    fake_llm.fail_next = 10**6  # every call fails, retries included
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.setattr("archon_cli.llm.client.BACKOFF_S", 0.001)
+    try:
+        assert main(["search", str(search_config(tmp_path / "cli", trials=10)), "--workers", "2"]) == 1
+    finally:
+        monkeypatch.undo()
+    assert "every trial failed" in capsys.readouterr().err
