@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from archon_cli.llm.client import LLMClient
 from archon_cli.llm.usage import Usage
 from archon_cli.pipeline import ExampleResult, Pipeline
-from archon_cli.stats import Estimate, bootstrap_mean
+from archon_cli.stats import Estimate, mean_interval
 from archon_cli.tasks.base import Example, ScoreError, Scorer
 
 
@@ -35,7 +35,7 @@ class Evaluation:
 
     @property
     def estimate(self) -> Estimate:
-        return bootstrap_mean([s for s in self.scores if s is not None])
+        return mean_interval([s for s in self.scores if s is not None])
 
     def per_query(self) -> dict[str, float]:
         n = max(1, len(self.results))

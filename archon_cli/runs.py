@@ -39,6 +39,7 @@ class RunDir:
     study_db = property(lambda self: self.path / "study.db")
     trials_csv = property(lambda self: self.path / "trials.csv")
     best_yaml = property(lambda self: self.path / "best.yaml")
+    verdict_json = property(lambda self: self.path / "verdict.json")
     pareto_csv = property(lambda self: self.path / "pareto.csv")
     plots = property(lambda self: self.path / "plots")
     log_txt = property(lambda self: self.path / "log.txt")

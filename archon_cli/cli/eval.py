@@ -38,8 +38,7 @@ def eval_command(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="call the engines even for cached requests")] = False,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write predictions JSONL here")] = None,
 ) -> None:
-    """Evaluate a pipeline on a dataset: accuracy with a 95% bootstrap CI and cost per query."""
-
+    """Evaluate a pipeline on a dataset: accuracy with a 95% CI and cost per query."""
     spec = load_pipeline(pipeline)
     examples, default_scorer = load_examples(dataset, limit=limit, seed=seed, fields=parse_field_mapping(field or []))
     pipe = Pipeline(spec)

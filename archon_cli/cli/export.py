@@ -22,7 +22,6 @@ def export(
     output: Path | None = typer.Option(None, "--output", "-o", help="write here (default: stdout)"),
 ) -> None:
     """Write a trial's stored pipeline as YAML that `archon run` executes."""
-
     number, spec = chosen_spec(Path(run_dir), trial, pick)
     text = f"# exported from {run_dir}, trial {number}\n" + spec.to_yaml()
     if output is None:

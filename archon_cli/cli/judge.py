@@ -26,7 +26,6 @@ def scorer_options(judge_model: str | None, judge_mode: str, workers: int,
                    client: LLMClient | None = None) -> Iterator[ScorerOptions]:
     """ScorerOptions with a judge client: the command's client when it already serves the judge
     alias, else a new one (engines stop when the block ends)."""
-
     if judge_mode not in ("single", "pairwise"):
         raise ConfigError(f"--judge-mode {judge_mode!r}: expected single or pairwise")
     opts = ScorerOptions(judge_alias=JUDGE_ALIAS, judge_mode=judge_mode, workers=workers)  # type: ignore[arg-type]

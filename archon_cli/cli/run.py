@@ -32,7 +32,6 @@ def run(
     no_cache: bool = typer.Option(False, "--no-cache", help="call the engines even for cached requests"),
 ) -> None:
     """Answer a prompt (or a JSONL file of prompts) with a pipeline."""
-
     if (prompt is None) == (input is None):
         raise ConfigError("give exactly one of --prompt TEXT or --input FILE.jsonl")
     spec = load_pipeline(pipeline)

@@ -9,7 +9,7 @@ import typer
 
 from archon_cli.cli.judge import FIELD_HELP, JUDGE_HELP, scorer_options
 from archon_cli.cli.output import console
-from archon_cli.stats import bootstrap_mean
+from archon_cli.stats import mean_interval
 from archon_cli.tasks import SCORERS
 from archon_cli.tasks.base import ScoreError
 from archon_cli.tasks.files import parse_field_mapping
@@ -31,8 +31,7 @@ def score_command(
     workers: Annotated[int, typer.Option("--workers", min=1, help="concurrent sandbox runs / judge calls")] = 4,
     seed: Annotated[int, typer.Option("--seed", help="dataset seed (generated datasets)")] = 0,
 ) -> None:
-    """Score a predictions file: accuracy with a 95% bootstrap CI."""
-
+    """Score a predictions file: accuracy with a 95% CI."""
     examples, default = load_examples(dataset, seed=seed, fields=parse_field_mapping(field or []))
     preds = read_predictions(predictions, {ex.id for ex in examples})
     scored = [ex for ex in examples if ex.id in preds]
@@ -52,7 +51,7 @@ def score_command(
             else:
                 values.append(value)
     out = console()
-    est = bootstrap_mean(values)
+    est = mean_interval(values)
     correct = sum(values)
     out.print(f"{dataset} ({score_fn.name}): accuracy {est} · {correct:g}/{len(values)}")
     if missing := len(examples) - len(scored):

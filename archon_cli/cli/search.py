@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import typer
 
@@ -11,14 +11,18 @@ from archon_cli.cli.output import console
 from archon_cli.cli.views import leaderboard, progress_view
 from archon_cli.cluster.executor import RayExecutor
 from archon_cli.config.search import SearchConfig, load_search_config
-from archon_cli.errors import ConfigError, Interrupted, SearchFailed
+from archon_cli.errors import ConfigError, Interrupted, RunStateError, SearchFailed
 from archon_cli.llm.session import default_cache_path
 from archon_cli.runs import RunDir
 from archon_cli.search.executors import LocalExecutor, TrialExecutor
 from archon_cli.search.loop import run_search
-from archon_cli.search.results import run_summary, trial_rows
+from archon_cli.search.replay import replay_trial
+from archon_cli.search.results import compare_with_best, run_summary, trial_rows
 from archon_cli.search.status import Status
 from archon_cli.search.study import open_study
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 Executor = Literal["local", "ray"]
 
@@ -47,6 +51,7 @@ def search(
     runs_dir: Path | None = typer.Option(None, "--runs-dir", help="where run directories go (default: runs_dir)"),
     resume: Path | None = typer.Option(None, "--resume", help="continue the run in this directory"),
     ray_address: str | None = typer.Option(None, "--ray-address", help="join this Ray cluster (HOST:PORT)"),
+    no_verdict: bool = typer.Option(False, "--no-verdict", help="skip the held-out comparison with baselines"),
 ) -> None:
     """Search for the best architecture under the config's budget; writes a run directory."""
     from rich.live import Live
@@ -87,6 +92,7 @@ def search(
             raise Interrupted(f"interrupted; the run is resumable: archon search --resume {run.path}") from None
     study = open_study(run, cfg)
     rows = trial_rows(study, cfg)
+    compare_with_best(run, rows)
     summary = run_summary(rows)
     out.print(leaderboard(rows))
     out.print(f"stopped: {status.stop_reason}; {summary['trials']} trials {summary['states']}; "
@@ -94,6 +100,24 @@ def search(
               f"{summary['engine_tokens']} engine tokens; wall {status.elapsed:.0f}s", soft_wrap=True)
     if run.best_yaml.is_file():
         out.print(f"best: {run.best_yaml}", soft_wrap=True)
+        if cfg.search.verdict.enabled and not no_verdict:
+            _verdict(run, cfg, out)
     out.print(f"run dir: {run.path}", soft_wrap=True)
     if status.failure is not None:
         raise SearchFailed(f"every trial failed ({status.evaluated} run): {status.failure}")
+
+
+def _verdict(run: RunDir, cfg: SearchConfig, out: Console) -> None:
+    """The winner against its baselines on held-out examples; written to verdict.json."""
+    examples = cfg.search.verdict.examples
+    console(stderr=True).print(f"verdict: the best trial and its baselines on {examples or 'all'} held-out "
+                               "examples ...", soft_wrap=True)
+    try:
+        result = replay_trial(run.path, None, "test", examples, with_baselines=True)
+    except RunStateError as exc:  # e.g. nothing held out
+        out.print(f"verdict: not computed ({exc})", soft_wrap=True)
+        return
+    assert result.verdict is not None
+    run.write_json(run.verdict_json, result.verdict.to_dict() | {"usage_winner": result.evaluation.usage.to_dict()})
+    for line in result.verdict.lines():
+        out.print(line, soft_wrap=True, markup=False)

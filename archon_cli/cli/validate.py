@@ -26,7 +26,6 @@ def register(app: typer.Typer) -> None:
 
 def validate(file: Path = typer.Argument(..., help="a pipeline YAML, search config or search space")) -> None:
     """Check a file and print its calls-per-query estimate (zero model calls)."""
-
     data = read_yaml(file)
     if is_search_config(data):
         _search_config(file, data)

@@ -13,16 +13,24 @@ if TYPE_CHECKING:
 
 
 def leaderboard(rows: list[dict[str, Any]], limit: int = 10, cost: str = "calls_per_query") -> RenderableType:
+    """Complete trials, best first: search-split accuracy with its 95% CI, how each compares
+    with the best on the examples both saw (paired test), and the held-out score where known.
+    Tokens, cache hits and the rest are in trials.csv."""
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table("trial", "accuracy", "examples", "calls/q", "tokens/q", "cache hits", "architecture",
+    table = Table("trial", "accuracy", "95% CI", "vs best", "held-out", "calls/q", "architecture",
                   title="Leaderboard (complete trials, search split)")
     table.columns[-1].overflow = "fold"  # the architecture is the point: wrap it, never cut it
     ranked = sorted(complete_rows(rows), key=lambda r: (-r["accuracy"], r[cost] or 0))
     for r in ranked[:limit]:
-        table.add_row(str(r["number"]), f"{r['accuracy']:.3f}", str(r["n_examples"]), f"{r['calls_per_query']}",
-                      f"{r['tokens_per_query'] or 0:.0f}", f"{(r['cache_hit_fraction'] or 0):.0%}",
-                      (r.get("architecture") or "?") + (f" [{r['seed']}]" if r.get("seed") else ""))
+        ci = f"{r['accuracy_low']:.2f}–{r['accuracy_high']:.2f}" if r.get("accuracy_low") is not None else "—"
+        vs = r.get("vs_best") or "—"
+        if r.get("vs_best_p") is not None:
+            vs += f" p={r['vs_best_p']:.2f}"
+        held = f"{r['heldout']:.3f}" if r.get("heldout") is not None else "—"
+        table.add_row(str(r["number"]), f"{r['accuracy']:.3f}", ci, vs, held, f"{r['calls_per_query']}",
+                      Text((r.get("architecture") or "?") + (f" ({r['seed']})" if r.get("seed") else "")))
     return table
 
 

@@ -66,6 +66,13 @@ def _accuracy_only() -> list[Objective]:
     return ["accuracy"]
 
 
+class VerdictSettings(Strict):
+    """After the search, the winner and its baselines on held-out examples (`search/verdict.py`)."""
+
+    enabled: bool = True
+    examples: int | None = Field(None, ge=1)  # the first N held-out examples; None = all of them
+
+
 class SearchSettings(Strict):
     trials: int = Field(20, ge=1)
     sampler: Literal["tpe", "random", "grid", "nsga2", "gp"] = "tpe"  # TPE: robust default for conditional spaces
@@ -74,6 +81,7 @@ class SearchSettings(Strict):
     seed: int = 0  # sampler seed
     seed_architectures: bool = True  # enqueue single / best-of-n / MoA / Archon first when expressible
     fidelity: Fidelity = Fidelity()
+    verdict: VerdictSettings = VerdictSettings()
 
     @model_validator(mode="after")
     def _objectives(self) -> SearchSettings:

@@ -12,6 +12,7 @@ loop records the trial as interrupted with what it spent (`TrialProgress.usage`)
 
 from __future__ import annotations
 
+import math
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -96,17 +97,49 @@ def engine_tokens(u: Usage) -> int:
     return (u.prompt_tokens - u.cached_prompt_tokens) + (u.completion_tokens - u.cached_completion_tokens)
 
 
+def bounds(mean: float, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """95% Wilson score bounds of a mean of n scores in [0, 1] (conservative for graded scores,
+    whose variance is at most p(1 − p)); the closed form takes fractional successes."""
+    if n <= 0:
+        return 0.0, 1.0
+    centre = (mean + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(max(0.0, mean * (1 - mean)) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _rung_floor() -> int:
+    """The smallest rung at which a 25%-accurate trial can be told from a 75%-accurate one
+    (their bounds no longer overlap): below it a rung prunes by noise, not by skill."""
+    return next(n for n in range(1, 1000) if bounds(0.25, n)[1] < bounds(0.75, n)[0])
+
+
+RUNG_FLOOR = _rung_floor()  # 16 examples
+
+
 def rung_sizes(rungs: Sequence[int], n_search: int) -> list[int]:
-    """Growing example counts ending with the whole search split: [10, 30] over 40 → [10, 30, 40]."""
-    return [r for r in rungs if r < n_search] + [n_search]
+    """Growing example counts ending with the whole search split, each rung raised to the floor
+    (and dropped when that reaches the split): [10, 30] over 40 → [16, 30, 40]."""
+    raised = sorted({max(r, RUNG_FLOOR) for r in rungs if max(r, RUNG_FLOOR) < n_search})
+    return [*raised, n_search]
 
 
-def promotable(value: float, competitors: Sequence[float], eta: int) -> bool:
-    """Asynchronous successive halving: promote when `value` ranks within the top ⌊n/eta⌋ of the
-    n scores at this rung (itself included; at least 1). Ties go to the trials already there:
-    a small model gives many equal scores, and promoting every tie would make the rungs useless."""
+def promotion(value: float, n: int, competitors: Sequence[float], eta: int) -> str | None:
+    """Noise-aware asynchronous successive halving at a rung of n examples: a trial goes on
+    (None) when fewer than ⌊k/eta⌋ of the k scores there (itself included) beat it, or when its
+    upper 95% bound reaches the lower bound of the best score there (tied within noise: ties
+    never decide). Otherwise the reason it stops, with the numbers."""
+    if not competitors:
+        return None
     top = max(1, (len(competitors) + 1) // eta)
-    return sum(1 for c in competitors if c >= value) < top
+    if sum(1 for c in competitors if c > value) < top:
+        return None
+    best = max(competitors)
+    best_low = bounds(best, n)[0]
+    low, high = bounds(value, n)
+    if high >= best_low:
+        return None
+    return (f"not promoted after {n} examples: {value:.3f} (95% CI {low:.3f}–{high:.3f}) is below the best at "
+            f"this rung, {best:.3f} (lower bound {best_low:.3f}), and outside the top {top} of {len(competitors) + 1}")
 
 
 Report = Callable[[TrialProgress], None]
@@ -156,8 +189,8 @@ async def run_trial(job: TrialJob, client: LLMClient, report: Report | None = No
             progress.rung = (size, out.accuracy)
             if report is not None:
                 report(progress)
-            if k < len(sizes) - 1 and not promotable(out.accuracy, job.competitors.get(size, ()), job.eta):
-                out.state, out.reason = "pruned", f"not promoted after {size} examples"
+            if k < len(sizes) - 1 and (why := promotion(out.accuracy, size, job.competitors.get(size, ()), job.eta)):
+                out.state, out.reason = "pruned", why
                 return out
     except Exception as exc:  # trial boundary: engine, scorer or component failure fails this trial only
         out.state, out.reason = "fail", f"{type(exc).__name__}: {exc}"

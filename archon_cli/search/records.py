@@ -20,6 +20,7 @@ from archon_cli.runs import RunDir, env_info
 from archon_cli.search.objective import TrialOutcome, engine_tokens
 from archon_cli.search.results import write_plots, write_tables
 from archon_cli.search.space import Infeasible, build
+from archon_cli.stats import mean_interval
 
 FINISHED = ("COMPLETE", "PRUNED", "FAIL")
 
@@ -60,7 +61,9 @@ def record_outcome(study: Any, trial: Any, outcome: TrialOutcome, cfg: SearchCon
              "calls_per_query": outcome.calls_per_query, "rung_scores": outcome.rung_scores,
              **usage_attrs(outcome.usage, outcome.n_examples)}
     if outcome.accuracy is not None:
-        attrs["accuracy"] = outcome.accuracy
+        scored = [float(p["score"]) for p in outcome.predictions if p.get("score") is not None]
+        ci = mean_interval(scored)
+        attrs |= {"accuracy": outcome.accuracy, "accuracy_low": ci.low, "accuracy_high": ci.high}
     for key, val in attrs.items():
         trial.set_user_attr(key, val)
     if cfg.budget.calls_per_query is not None:

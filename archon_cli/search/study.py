@@ -79,7 +79,6 @@ def _first_layer_outputs(spec: PipelineSpec) -> int:
 def seed_architectures(space: SpaceSpec, models: dict[str, ModelSpec], calls_budget: int | None) -> list[Seed]:
     """Known architectures, when the space can express them within the budget: single model,
     best-of-n + vote, MoA-style (generators then fusers), Archon's critique → rank → fuse."""
-
     best: dict[str, tuple[float, Seed]] = {}
     for point in enumerate_space(space, models):
         if point.spec is None:
@@ -107,7 +106,6 @@ def seed_architectures(space: SpaceSpec, models: dict[str, ModelSpec], calls_bud
 def grid_points(space: SpaceSpec, models: dict[str, ModelSpec], calls_budget: int | None, seed: int
                 ) -> list[dict[str, Any]]:
     """Every feasible configuration within budget, in a seeded random order."""
-
     points = [p.params for p in enumerate_space(space, models) if p.spec is not None
               and (calls_budget is None or Pipeline(p.spec).estimate_calls().calls <= calls_budget)]
     random.Random(seed).shuffle(points)

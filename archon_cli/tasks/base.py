@@ -71,6 +71,9 @@ class ScorerOptions:
 class Scorer(ABC):
     name: ClassVar[str]
     description: ClassVar[str] = ""
+    # Short answers that a majority vote can count (numbers, letters, exact strings); free text,
+    # code and judged answers cannot be voted on.
+    votable: ClassVar[bool] = False
 
     def __init__(self, options: ScorerOptions | None = None) -> None:
         self.options = options or ScorerOptions()

@@ -22,6 +22,7 @@ class NumericScorer(Scorer):
     """1 if the output's final number equals the reference ("The answer is 42." → 42)."""
 
     name = "numeric"
+    votable = True
     description = "final number equals the reference"
 
     def score(self, example: Example, output: str) -> float:
@@ -36,6 +37,7 @@ class NumericScorer(Scorer):
 @SCORERS.register("exact")
 class ExactScorer(Scorer):
     name = "exact"
+    votable = True
     description = "output equals the reference (surrounding whitespace ignored)"
 
     def score(self, example: Example, output: str) -> float:
@@ -54,6 +56,7 @@ def normalize_text(text: str) -> str:
 @SCORERS.register("normalized")
 class NormalizedExactScorer(Scorer):
     name = "normalized"
+    votable = True
     description = "output equals the reference after normalizing case, punctuation, articles"
 
     def score(self, example: Example, output: str) -> float:
@@ -113,6 +116,7 @@ def extract_choice(output: str, choices: tuple[str, ...] | None = None) -> str |
 @SCORERS.register("choice")
 class ChoiceScorer(Scorer):
     name = "choice"
+    votable = True
     description = "multiple choice: the chosen letter (A/B/C/D...) equals the reference letter or choice"
 
     def score(self, example: Example, output: str) -> float:
@@ -128,6 +132,7 @@ class MathScorer(Scorer):
     """Equivalent expressions (`1/2` = `0.5` = `\\frac{1}{2}`), by the math-verify library."""
 
     name = "math"
+    votable = True
     description = "mathematically equivalent to the reference (math-verify)"
 
     def score(self, example: Example, output: str) -> float:

@@ -19,7 +19,7 @@ from archon_cli.llm.session import open_client
 from archon_cli.pipeline import Pipeline
 from archon_cli.runs import RunDir
 from archon_cli.search.loop import run_search
-from archon_cli.search.objective import TrialJob, promotable, run_trial, rung_sizes
+from archon_cli.search.objective import RUNG_FLOOR, TrialJob, promotion, run_trial, rung_sizes
 from archon_cli.search.replay import chosen_spec, replay_trial
 from archon_cli.tasks.loading import load_task
 from tests.fakes import FakeLLM
@@ -119,13 +119,22 @@ def test_infeasible_trials_are_pruned_and_recorded(tmp_path: Path, fake_llm: typ
 
 
 def test_successive_halving_rules() -> None:
-    assert rung_sizes([2, 4, 10], 6) == [2, 4, 6]
-    assert promotable(0.5, [], 3)  # the first at a rung goes on
-    assert not promotable(0.2, [0.5], 3)  # fewer than eta: only the best
-    assert promotable(0.6, [0.1, 0.2, 0.3, 0.4, 0.5], 3)
-    assert not promotable(0.3, [0.1, 0.2, 0.4, 0.5, 0.6], 3)
-    assert not promotable(0.25, [0.25, 0.0], 3)  # a tie with an earlier trial does not go on
-    assert promotable(0.25, [0.25, 0.0, 0.0, 0.0, 0.0], 3)  # top 2 of 6: one earlier tie is fine
+    assert RUNG_FLOOR == 16
+    assert rung_sizes([2, 20, 30], 40) == [16, 20, 30, 40]  # a rung below the floor is raised to it
+    assert rung_sizes([4], 12) == [12]  # a split too small for any honest rung: full fidelity
+    assert promotion(0.5, 20, [], 3) is None  # the first at a rung goes on
+    assert promotion(0.6, 20, [0.1, 0.2, 0.3, 0.4, 0.5], 3) is None  # the best goes on
+    why = promotion(0.1, 40, [0.2, 0.8, 0.9, 0.85, 0.7], 3)
+    assert why is not None and "0.100 (95% CI" in why and "0.900" in why  # far below: pruned, with the numbers
+    assert promotion(0.25, 20, [0.25, 0.0], 3) is None  # a tie with an earlier trial goes on
+
+
+def test_halving_never_prunes_a_trial_tied_with_the_incumbent_within_noise() -> None:
+    # At 16 examples, 9/16 against an incumbent's 12/16: behind, outside the top third, but
+    # inside the noise (its upper bound 0.77 ≥ the incumbent's lower bound 0.51): it goes on.
+    assert promotion(9 / 16, 16, [12 / 16, 0.5, 0.5, 0.4, 0.3], 3) is None
+    # Clearly worse (2/16) than the same incumbent: pruned.
+    assert promotion(2 / 16, 16, [12 / 16, 0.5, 0.5, 0.4, 0.3], 3) is not None
 
 
 def test_fidelity_prunes_and_records_examples_seen(tmp_path: Path, fake_llm: type[FakeLLM]) -> None:
@@ -136,15 +145,15 @@ def test_fidelity_prunes_and_records_examples_seen(tmp_path: Path, fake_llm: typ
         return solver(messages, sampling) if sampling.get("seed", 0) == 0 and calls["n"] % 3 else "no idea"
 
     fake_llm.reset(alternating)
-    cfg = load_search_config(search_config(tmp_path, trials=8, search_size=8, rungs=[2, 4], eta=2))
+    cfg = load_search_config(search_config(tmp_path, trials=8, size=60, search_size=40, rungs=[16, 24], eta=2))
     run = RunDir.create(tmp_path / "runs", "t")
     run_search(cfg, run, make_executor(cfg, run), resume=False)
     rows = check_run_dir(run)
     seen = {int(r["n_examples"]) for r in rows if r["outcome"] in ("complete", "pruned")}
-    assert 8 in seen
-    assert all(int(r["n_examples"]) == 8 for r in rows if r["outcome"] == "complete")
+    assert 40 in seen
+    assert all(int(r["n_examples"]) == 40 for r in rows if r["outcome"] == "complete")
     pruned = [r for r in rows if r["outcome"] == "pruned"]
-    assert all(int(r["n_examples"]) in (2, 4) for r in pruned)
+    assert all(int(r["n_examples"]) in (16, 24) and "95% CI" in r["reason"] for r in pruned)
 
 
 def test_replay_and_export_reuse_the_cache_and_never_touch_search_examples(
@@ -184,7 +193,7 @@ def test_wall_clock_budget_stops_mid_trial_and_leaves_it_resumable(tmp_path: Pat
     import time
 
     def slow(messages: list[dict[str, str]], sampling: dict[str, Any]) -> str:
-        time.sleep(0.1)
+        time.sleep(0.5)  # blocks the event loop: the first trial alone takes 3 s, twice the budget
         return solver(messages, sampling)
 
     fake_llm.reset(slow)
