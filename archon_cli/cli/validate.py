@@ -50,9 +50,9 @@ def _print_space(label: str, space: object, models: dict) -> None:
     assert isinstance(space, SpaceSpec)
     s = summarize(space, models)
     out = console()
-    more = "+" if s.truncated else ""
     cont = " (continuous parameters counted once each)" if s.continuous else ""
-    out.print(f"{label}: space '{space.name}': {s.size}{more} configurations{cont}, {s.feasible}{more} valid")
+    valid = f"{s.feasible} valid among the first {s.checked} checked" if s.truncated else f"{s.feasible} valid"
+    out.print(f"{label}: space '{space.name}': {s.size} configurations{cont}, {valid}")
     if s.calls_min is not None:
         out.print(f"calls per query: {s.calls_min}–{s.calls_max}")
 
@@ -60,18 +60,22 @@ def _print_space(label: str, space: object, models: dict) -> None:
 def _space(file: Path, data: object) -> None:
     from archon_cli.config.pipeline import ModelSpec
     from archon_cli.config.space import parse_space
+    from archon_cli.search.preflight import check_space
 
     space = parse_space(data, file)
     # A space without models is completed by a search config; check it with the embedded model.
     models = space.models or {"default": ModelSpec(model="local/smollm2-135m")}
+    check_space(space, models, file)
     _print_space(f"{file}: valid search space", space, models)
 
 
 def _search_config(file: Path, data: object) -> None:
     from archon_cli.cli.output import console
     from archon_cli.config.search import parse_search_config
+    from archon_cli.search.preflight import check_search_config
 
     cfg = parse_search_config(data, file)
+    check_search_config(cfg, file)  # everything `archon search` checks before it writes a run dir
     _print_space(f"{file}: valid search config '{cfg.name}'", cfg.resolved_space(), cfg.resolved_models())
     t, b, s = cfg.task, cfg.budget, cfg.search
     out = console()

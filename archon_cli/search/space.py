@@ -10,7 +10,7 @@ same walk serves three callers, so names and structure cannot drift apart:
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -178,7 +178,7 @@ class ScriptChooser:
     params: dict[str, Any] = field(default_factory=dict)
     continuous: bool = False
 
-    def _pick(self, name: str, options: list[Any]) -> Any:
+    def _pick(self, name: str, options: Sequence[Any]) -> Any:
         i = len(self.taken)
         idx = self.script[i] if i < len(self.script) else 0
         self.taken.append(idx)
@@ -187,7 +187,7 @@ class ScriptChooser:
         return options[idx]
 
     def int(self, name: str, lo: int, hi: int, step: int, log: bool) -> int:
-        return int(self._pick(name, list(range(lo, hi + 1, step))))
+        return int(self._pick(name, range(lo, hi + 1, step)))  # a range object: {int: [1, 1e9]} costs nothing
 
     def float(self, name: str, lo: float, hi: float, log: bool) -> float:
         self.continuous = self.continuous or lo != hi
@@ -226,24 +226,79 @@ def enumerate_space(space: SpaceSpec, models: dict[str, ModelSpec], limit: int =
         script = [*chooser.taken[:i], chooser.taken[i] + 1]
 
 
+def count_configurations(space: SpaceSpec, models: dict[str, ModelSpec]) -> int:
+    """How many configurations the walk can take, in closed form (a product of the options of
+    independent decisions, a sum over the alternatives of a choice): never enumerated, so
+    `{int: [1, 1000000000]}` costs nothing. Continuous ranges count once, as in ScriptChooser."""
+    return _count_blocks(space, len(models), space.layers)
+
+
+def _count_blocks(space: SpaceSpec, n_models: int, blocks: list[Block]) -> int:
+    total = 1
+    for b in blocks:
+        total *= _count_block(space, n_models, b)
+    return total
+
+
+def _count_block(space: SpaceSpec, n_models: int, b: Block) -> int:
+    if b.component is not None:
+        body = _count_component(b.component, n_models)
+    elif b.choice is not None:
+        body = sum(_count_blocks(space, n_models, alt) for alt in b.choice.values())
+    else:
+        body = _count_blocks(space, n_models, b.blocks or [])
+    reps = _values(b.repeat)
+    left_out = len(range(reps.start, min(reps.stop, 1), reps.step)) if reps.start < 1 else 0  # 0 repeats = nothing
+    n = left_out + (len(reps) - left_out) * body
+    return 1 + n if b.optional else n
+
+
+def _count_component(c: ComponentSpace, n_models: int) -> int:
+    from archon_cli.components import COMPONENTS
+
+    n = 1
+    for param in c.params.values():
+        n *= len(_values(param)) if isinstance(param, IntRange) else len(param.choices) if isinstance(param, Choices) \
+            else 1
+    if c.ensemble is not None:
+        top = c.ensemble.top_k
+        if c.ensemble.subsets:
+            return n * 2 ** n_models
+        if isinstance(top, IntRange):
+            lo, hi = min(top.bounds[0], n_models), min(top.bounds[1], n_models)
+            return n * len(range(lo, hi + 1, top.step))
+        return n
+    if isinstance(c.model, Choices) and "model" in COMPONENTS.get(c.type).Params.model_fields:
+        n *= len(c.model.choices)
+    return n
+
+
+def _values(r: int | IntRange) -> range:
+    return range(r, r + 1) if isinstance(r, int) else range(r.bounds[0], r.bounds[1] + 1, r.step)
+
+
 @dataclass(frozen=True)
 class SpaceSummary:
-    size: int
-    feasible: int
+    size: int  # every configuration (closed form)
+    feasible: int  # valid pipelines among the `checked` first ones
     calls_min: int | None
     calls_max: int | None
     continuous: bool
-    truncated: bool
+    truncated: bool  # checked < size: the enumeration stopped at its limit
+    checked: int = 0
 
 
 def summarize(space: SpaceSpec, models: dict[str, ModelSpec], limit: int = ENUMERATION_LIMIT) -> SpaceSummary:
     from archon_cli.pipeline import Pipeline
 
-    size = feasible = 0
+    checked = feasible = 0
     calls: list[int] = []
-    continuous = False
-    for point in enumerate_space(space, models, limit):
-        size += 1
+    truncated = False
+    for point in enumerate_space(space, models, limit + 1):
+        if checked == limit:
+            truncated = True
+            break
+        checked += 1
         if point.spec is not None:
             feasible += 1
             calls.append(Pipeline(point.spec).estimate_calls().calls)
@@ -253,8 +308,9 @@ def summarize(space: SpaceSpec, models: dict[str, ModelSpec], limit: int = ENUME
     except Infeasible:
         pass
     continuous = probe.continuous or _has_float(space.layers)
+    size = count_configurations(space, models) if truncated else checked
     return SpaceSummary(size, feasible, min(calls, default=None), max(calls, default=None), continuous,
-                        size >= limit)
+                        truncated, checked)
 
 
 def _has_float(blocks: list[Block]) -> bool:

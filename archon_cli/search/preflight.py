@@ -1,0 +1,185 @@
+"""Check a search config completely before anything runs or is written.
+
+Schema validation (config/) sees one file; this sees what the names in it refer to: the dataset
+and scorer registries, each component's `Params`, the model aliases, the split the dataset
+allows, and whether the space holds any valid architecture within the budget. Every problem is
+reported at once, each with its YAML path; `archon validate` and `archon search` both call this.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from archon_cli.components import COMPONENTS
+from archon_cli.config.loader import did_you_mean
+from archon_cli.config.pipeline import ModelSpec
+from archon_cli.config.search import SearchConfig, TaskConfig
+from archon_cli.config.space import Block, Choices, ComponentSpace, FloatRange, IntRange, SpaceSpec
+from archon_cli.errors import ArchonError, ConfigError
+from archon_cli.pipeline import Pipeline
+from archon_cli.search.space import ENUMERATION_LIMIT, count_configurations, enumerate_space
+from archon_cli.search.split import split_sizes
+from archon_cli.tasks import DATASETS, SCORERS
+from archon_cli.tasks.loading import is_file_dataset, load_examples
+
+
+def check_search_config(cfg: SearchConfig, source: str | Path = "search config") -> None:
+    """Raise one ConfigError listing every problem of `cfg`; return quietly when it can run."""
+    space, models = cfg.resolved_space(), cfg.resolved_models()
+    problems = task_problems(cfg.task) + space_problems(space, models, "space.")
+    if not problems:  # the enumeration below needs known components and aliases
+        problems += feasibility_problems(space, models, cfg.budget.calls_per_query)
+        size = count_configurations(space, models)
+        if cfg.search.sampler == "grid" and size > ENUMERATION_LIMIT:
+            problems.append(f"search.sampler: a grid over {size} configurations (at most {ENUMERATION_LIMIT} are "
+                            "enumerated); use tpe or random, or narrow the space")
+    if problems:
+        raise ConfigError(f"{source}: invalid search config", problems)
+
+
+def check_space(space: SpaceSpec, models: dict[str, ModelSpec], source: str | Path) -> None:
+    """The same checks for a space file on its own."""
+    problems = space_problems(space, models, "")
+    if not problems:
+        problems = feasibility_problems(space, models, None)
+    if problems:
+        raise ConfigError(f"{source}: invalid search space", problems)
+
+
+def task_problems(task: TaskConfig) -> list[str]:
+    problems: list[str] = []
+    n: int | None = None
+    default_scorer: str | None = None
+    if _is_file(task.dataset):
+        try:
+            examples, default_scorer = load_examples(task.dataset, limit=task.size, seed=task.seed)
+            n = len(examples)
+        except ArchonError as exc:
+            problems.append(f"task.dataset: {exc}")
+        except OSError as exc:
+            problems.append(f"task.dataset: cannot read {task.dataset[:100]!r}: {exc.strerror}")
+    elif task.dataset in DATASETS:
+        ds = DATASETS.get(task.dataset)()
+        default_scorer, total = ds.default_scorer, ds.size()
+        n = total if task.size is None else task.size if total is None else min(task.size, total)
+    else:
+        problems.append(f"task.dataset: unknown dataset {task.dataset[:100]!r}"
+                        f"{did_you_mean(task.dataset, DATASETS.names())} (known: {', '.join(DATASETS.names())}; "
+                        "or a .jsonl/.csv file)")
+    scorer = task.scorer or default_scorer
+    if scorer is not None and scorer not in SCORERS:
+        problems.append(f"task.scorer: unknown scorer {scorer[:100]!r}{did_you_mean(scorer, SCORERS.names())} "
+                        f"(known: {', '.join(SCORERS.names())})")
+    if n is not None:  # a generated dataset without task.size: its size is the generator's default
+        try:
+            split_sizes(n, task)
+        except ConfigError as exc:
+            problems.append(str(exc))
+    return problems
+
+
+def _is_file(dataset: str) -> bool:
+    try:
+        return is_file_dataset(dataset)
+    except OSError:  # a name too long to be a path is not a file
+        return dataset.lower().endswith((".jsonl", ".csv"))
+
+
+def space_problems(space: SpaceSpec, models: dict[str, ModelSpec], prefix: str) -> list[str]:
+    """Names the space uses that do not exist: component types and parameters, model aliases,
+    defaults that no component of the space takes."""
+    problems: list[str] = []
+    taken: set[str] = set()
+    for where, comp in _components(space.layers, f"{prefix}layers"):
+        if comp.type not in COMPONENTS:
+            problems.append(f"{where}.type: unknown component {comp.type[:100]!r}"
+                            f"{did_you_mean(comp.type, COMPONENTS.names())} (known: {', '.join(COMPONENTS.names())})")
+            continue
+        params = COMPONENTS.get(comp.type).Params
+        fields = set(params.model_fields) - {"type"}
+        taken |= fields
+        problems += _param_problems(comp, params, fields, where)
+        problems += _model_problems(comp, fields, models, where)
+    for key in space.defaults:
+        if key not in taken:
+            problems.append(f"{prefix}defaults.{key}: no component of the space takes it"
+                            f"{did_you_mean(key, taken)}")
+    return problems
+
+
+def _components(blocks: list[Block], where: str) -> list[tuple[str, ComponentSpace]]:
+    """(YAML path, component) for every component in a block tree."""
+    out: list[tuple[str, ComponentSpace]] = []
+    for j, b in enumerate(blocks):
+        here = f"{where}.{j}"
+        if b.component is not None:
+            out.append((f"{here}.component", b.component))
+        for key, alt in (b.choice or {}).items():
+            out += _components(alt, f"{here}.choice.{key}")
+        out += _components(b.blocks or [], f"{here}.blocks")
+    return out
+
+
+def _param_problems(comp: ComponentSpace, params: type[BaseModel], fields: set[str], where: str) -> list[str]:
+    problems = []
+    for key, param in comp.params.items():
+        if key not in fields:
+            problems.append(f"{where}.params.{key}: {comp.type} has no parameter {key!r}"
+                            f"{did_you_mean(key, fields)}")
+            continue
+        for val in _candidates(param):
+            try:  # each value the range can take must be one the component accepts
+                params.__pydantic_validator__.validate_assignment(params.model_construct(), key, val)
+            except ValidationError as exc:
+                problems.append(f"{where}.params.{key}: {val!r}: {exc.errors()[0]['msg']}")
+                break
+    return problems
+
+
+def _candidates(param: Any) -> list[Any]:
+    if isinstance(param, IntRange | FloatRange):
+        return list(param.bounds)  # every bound is an interval: its ends stand for it
+    if isinstance(param, Choices):
+        return list(param.choices)
+    return [param]
+
+
+def _model_problems(comp: ComponentSpace, fields: set[str], models: dict[str, ModelSpec], where: str
+                    ) -> list[str]:
+    if comp.model is None and comp.ensemble is None:
+        return []
+    if "model" not in fields:
+        key = "model" if comp.model is not None else "ensemble"
+        return [f"{where}.{key}: {comp.type} calls no model"]
+    aliases = comp.model.choices if isinstance(comp.model, Choices) else [comp.model] if comp.model else []
+    return [f"{where}.model: unknown model alias {alias!r}{did_you_mean(str(alias), models)} "
+            f"(defined: {', '.join(models)})" for alias in aliases if alias not in models]
+
+
+def feasibility_problems(space: SpaceSpec, models: dict[str, ModelSpec], calls_budget: int | None) -> list[str]:
+    """No valid architecture at all, or none within `budget.calls_per_query`. Judged on a complete
+    enumeration only: the first configurations of a huge space say nothing about the rest."""
+    checked = feasible = 0
+    cheapest: int | None = None
+    reasons: Counter[str] = Counter()
+    for point in enumerate_space(space, models, ENUMERATION_LIMIT + 1):
+        checked += 1
+        if checked > ENUMERATION_LIMIT:
+            return []
+        if point.spec is None:
+            reasons[point.reason] += 1
+            continue
+        feasible += 1
+        calls = Pipeline(point.spec).estimate_calls().calls
+        cheapest = calls if cheapest is None else min(cheapest, calls)
+    if feasible == 0:
+        common = reasons.most_common(1)[0][0] if reasons else "empty"
+        return [f"space: none of its {checked} configurations is a valid pipeline (most often: {common})"]
+    if calls_budget is not None and cheapest is not None and cheapest > calls_budget:
+        return [f"budget.calls_per_query: {calls_budget}, but the cheapest architecture of the space needs "
+                f"{cheapest} calls per query"]
+    return []
