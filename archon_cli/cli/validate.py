@@ -7,8 +7,13 @@ calls-per-query range (by enumerating it), and for a config the task split and b
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from archon_cli.config.space import SpaceSpec
+    from archon_cli.search.space import SpaceSummary
 
 
 def register(app: typer.Typer) -> None:
@@ -42,13 +47,9 @@ def _pipeline(file: Path, data: object) -> None:
     out.print(f"calls per query: {est.calls}{bound}; per layer: {list(est.per_layer)}")
 
 
-def _print_space(label: str, space: object, models: dict) -> None:
+def _print_space(label: str, space: SpaceSpec, s: SpaceSummary) -> None:
     from archon_cli.cli.output import console
-    from archon_cli.config.space import SpaceSpec
-    from archon_cli.search.space import summarize
 
-    assert isinstance(space, SpaceSpec)
-    s = summarize(space, models)
     out = console()
     cont = " (continuous parameters counted once each)" if s.continuous else ""
     valid = f"{s.feasible} valid among the first {s.checked} checked" if s.truncated else f"{s.feasible} valid"
@@ -65,8 +66,7 @@ def _space(file: Path, data: object) -> None:
     space = parse_space(data, file)
     # A space without models is completed by a search config; check it with the embedded model.
     models = space.models or {"default": ModelSpec(model="local/smollm2-135m")}
-    check_space(space, models, file)
-    _print_space(f"{file}: valid search space", space, models)
+    _print_space(f"{file}: valid search space", space, check_space(space, models, file))
 
 
 def _search_config(file: Path, data: object) -> None:
@@ -75,8 +75,8 @@ def _search_config(file: Path, data: object) -> None:
     from archon_cli.search.preflight import check_search_config
 
     cfg = parse_search_config(data, file)
-    check_search_config(cfg, file)  # everything `archon search` checks before it writes a run dir
-    _print_space(f"{file}: valid search config '{cfg.name}'", cfg.resolved_space(), cfg.resolved_models())
+    summary = check_search_config(cfg, file)  # everything `archon search` checks before it writes a run dir
+    _print_space(f"{file}: valid search config '{cfg.name}'", cfg.resolved_space(), summary)
     t, b, s = cfg.task, cfg.budget, cfg.search
     out = console()
     split = (f"{t.search_size} search" if t.search_size else f"{t.search_fraction:.0%} search") + \

@@ -152,9 +152,13 @@ def _find_space(ref: str, source: Path) -> Path:
     candidates = [source.parent / ref, Path(ref), Path("search_spaces") / ref,
                   Path(__file__).resolve().parents[2] / "search_spaces" / ref]
     for cand in candidates:
-        if cand.is_file() and cand.resolve() != source.resolve():
-            return cand
-    raise ConfigError(f"{source}: space: file {ref!r} not found (looked next to the config and in search_spaces/)")
+        try:
+            if cand.is_file() and cand.resolve() != source.resolve():
+                return cand
+        except OSError:  # a name too long, a symlink loop: not this candidate
+            continue
+    raise ConfigError(f"{source}: space: file {ref[:200]!r} not found (looked next to the config and in "
+                      "search_spaces/)")
 
 
 def config_to_data(cfg: SearchConfig) -> dict[str, Any]:

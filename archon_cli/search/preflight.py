@@ -8,7 +8,6 @@ reported at once, each with its YAML path; `archon validate` and `archon search`
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -20,34 +19,39 @@ from archon_cli.config.pipeline import ModelSpec
 from archon_cli.config.search import SearchConfig, TaskConfig
 from archon_cli.config.space import Block, Choices, ComponentSpace, FloatRange, IntRange, SpaceSpec
 from archon_cli.errors import ArchonError, ConfigError
-from archon_cli.pipeline import Pipeline
-from archon_cli.search.space import ENUMERATION_LIMIT, count_configurations, enumerate_space
+from archon_cli.search.space import SpaceSummary, summarize
 from archon_cli.search.split import split_sizes
 from archon_cli.tasks import DATASETS, SCORERS
 from archon_cli.tasks.loading import is_file_dataset, load_examples
 
 
-def check_search_config(cfg: SearchConfig, source: str | Path = "search config") -> None:
-    """Raise one ConfigError listing every problem of `cfg`; return quietly when it can run."""
+def check_search_config(cfg: SearchConfig, source: str | Path = "search config") -> SpaceSummary:
+    """Raise one ConfigError listing every problem of `cfg`; when it can run, return the
+    space's summary (the enumeration it took, for `archon validate` to print)."""
     space, models = cfg.resolved_space(), cfg.resolved_models()
     problems = task_problems(cfg.task) + space_problems(space, models, "space.")
-    if not problems:  # the enumeration below needs known components and aliases
-        problems += feasibility_problems(space, models, cfg.budget.calls_per_query)
-        size = count_configurations(space, models)
-        if cfg.search.sampler == "grid" and size > ENUMERATION_LIMIT:
-            problems.append(f"search.sampler: a grid over {size} configurations (at most {ENUMERATION_LIMIT} are "
-                            "enumerated); use tpe or random, or narrow the space")
+    if problems:  # the enumeration below needs known components and aliases
+        raise ConfigError(f"{source}: invalid search config", problems)
+    found = summarize(space, models)
+    problems = feasibility_problems(found, cfg.budget.calls_per_query)
+    if cfg.search.sampler == "grid" and found.truncated:
+        problems.append(f"search.sampler: a grid over {found.size} configurations, more than can be enumerated "
+                        f"({found.checked} were); use tpe or random, or narrow the space")
     if problems:
         raise ConfigError(f"{source}: invalid search config", problems)
+    return found
 
 
-def check_space(space: SpaceSpec, models: dict[str, ModelSpec], source: str | Path) -> None:
+def check_space(space: SpaceSpec, models: dict[str, ModelSpec], source: str | Path) -> SpaceSummary:
     """The same checks for a space file on its own."""
     problems = space_problems(space, models, "")
-    if not problems:
-        problems = feasibility_problems(space, models, None)
     if problems:
         raise ConfigError(f"{source}: invalid search space", problems)
+    found = summarize(space, models)
+    problems = feasibility_problems(found, None)
+    if problems:
+        raise ConfigError(f"{source}: invalid search space", problems)
+    return found
 
 
 def task_problems(task: TaskConfig) -> list[str]:
@@ -160,26 +164,14 @@ def _model_problems(comp: ComponentSpace, fields: set[str], models: dict[str, Mo
             f"(defined: {', '.join(models)})" for alias in aliases if alias not in models]
 
 
-def feasibility_problems(space: SpaceSpec, models: dict[str, ModelSpec], calls_budget: int | None) -> list[str]:
+def feasibility_problems(s: SpaceSummary, calls_budget: int | None) -> list[str]:
     """No valid architecture at all, or none within `budget.calls_per_query`. Judged on a complete
     enumeration only: the first configurations of a huge space say nothing about the rest."""
-    checked = feasible = 0
-    cheapest: int | None = None
-    reasons: Counter[str] = Counter()
-    for point in enumerate_space(space, models, ENUMERATION_LIMIT + 1):
-        checked += 1
-        if checked > ENUMERATION_LIMIT:
-            return []
-        if point.spec is None:
-            reasons[point.reason] += 1
-            continue
-        feasible += 1
-        calls = Pipeline(point.spec).estimate_calls().calls
-        cheapest = calls if cheapest is None else min(cheapest, calls)
-    if feasible == 0:
-        common = reasons.most_common(1)[0][0] if reasons else "empty"
-        return [f"space: none of its {checked} configurations is a valid pipeline (most often: {common})"]
-    if calls_budget is not None and cheapest is not None and cheapest > calls_budget:
+    if s.truncated:
+        return []
+    if s.feasible == 0:
+        return [f"space: none of its {s.checked} configurations is a valid pipeline (most often: {s.common_reason})"]
+    if calls_budget is not None and s.calls_min is not None and s.calls_min > calls_budget:
         return [f"budget.calls_per_query: {calls_budget}, but the cheapest architecture of the space needs "
-                f"{cheapest} calls per query"]
+                f"{s.calls_min} calls per query"]
     return []

@@ -10,16 +10,19 @@ same walk serves three callers, so names and structure cannot drift apart:
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from archon_cli.components.validate import parse_pipeline
+from archon_cli.config.bounds import MAX_LAYERS
 from archon_cli.config.pipeline import ModelSpec, PipelineSpec
 from archon_cli.config.space import Block, Choices, ComponentSpace, FloatRange, IntRange, Param, Scalar, SpaceSpec
 from archon_cli.errors import ConfigError
 
 ENUMERATION_LIMIT = 20000  # configurations enumerated for size / calls range / grid / seeds: seconds, not minutes
+ENUMERATION_WORK = 150_000  # components walked in all (~30 µs each): deep repeats stop sooner than 20000
 
 
 class Infeasible(Exception):
@@ -60,6 +63,8 @@ class _Walk:
             body = self.blocks(b.choice[key], f"{name}.{key}.")
         else:
             body = self.blocks(b.blocks or [], f"{name}.")
+        if reps * len(body) > MAX_LAYERS:  # before copying: nested repeats multiply
+            raise Infeasible(f"{name}: {reps} × {len(body)} layers, more than a pipeline may have ({MAX_LAYERS})")
         return [copy.deepcopy(layer) for _ in range(reps) for layer in body]
 
     def component(self, c: ComponentSpace, name: str) -> list[dict[str, Any]]:
@@ -205,25 +210,44 @@ class Point:
     reason: str = ""
 
 
-def enumerate_space(space: SpaceSpec, models: dict[str, ModelSpec], limit: int = ENUMERATION_LIMIT
-                    ) -> Iterator[Point]:
-    """Every configuration, depth first over the decision tree (at most `limit`)."""
-    script: list[int] = []
-    for _ in range(limit):
-        chooser = ScriptChooser(script)
-        try:
-            layers = walk(space, models, chooser)
-            spec: PipelineSpec | None = to_spec(space, models, layers)
-            reason = ""
-        except Infeasible as exc:
-            spec, reason = None, str(exc)
-        yield Point(dict(chooser.params), spec, reason)
-        i = len(chooser.taken) - 1
-        while i >= 0 and chooser.taken[i] + 1 >= chooser.sizes[i]:
-            i -= 1
-        if i < 0:
-            return
-        script = [*chooser.taken[:i], chooser.taken[i] + 1]
+def enumerate_space(space: SpaceSpec, models: dict[str, ModelSpec], limit: int = ENUMERATION_LIMIT,
+                    max_work: int = ENUMERATION_WORK) -> Enumeration:
+    """Every configuration, depth first over the decision tree, lazily: at most `limit` of them
+    and `max_work` components walked in all (`.complete` says whether the tree was exhausted)."""
+    return Enumeration(space, models, limit, max_work)
+
+
+@dataclass
+class Enumeration:
+    space: SpaceSpec
+    models: dict[str, ModelSpec]
+    limit: int
+    max_work: int
+    complete: bool = False  # set once iteration has visited every configuration
+
+    def __iter__(self) -> Iterator[Point]:
+        script: list[int] = []
+        work = 0
+        for _ in range(self.limit):
+            if work >= self.max_work:
+                return
+            chooser = ScriptChooser(script)
+            layers: Layers = []
+            try:
+                layers = walk(self.space, self.models, chooser)
+                spec: PipelineSpec | None = to_spec(self.space, self.models, layers)
+                reason = ""
+            except Infeasible as exc:
+                spec, reason = None, str(exc)
+            work += max(1, sum(len(layer) for layer in layers))
+            yield Point(dict(chooser.params), spec, reason)
+            i = len(chooser.taken) - 1
+            while i >= 0 and chooser.taken[i] + 1 >= chooser.sizes[i]:
+                i -= 1
+            if i < 0:
+                self.complete = True
+                return
+            script = [*chooser.taken[:i], chooser.taken[i] + 1]
 
 
 def count_configurations(space: SpaceSpec, models: dict[str, ModelSpec]) -> int:
@@ -286,6 +310,7 @@ class SpaceSummary:
     continuous: bool
     truncated: bool  # checked < size: the enumeration stopped at its limit
     checked: int = 0
+    common_reason: str = ""  # the most frequent reason a configuration is not a valid pipeline
 
 
 def summarize(space: SpaceSpec, models: dict[str, ModelSpec], limit: int = ENUMERATION_LIMIT) -> SpaceSummary:
@@ -293,15 +318,16 @@ def summarize(space: SpaceSpec, models: dict[str, ModelSpec], limit: int = ENUME
 
     checked = feasible = 0
     calls: list[int] = []
-    truncated = False
-    for point in enumerate_space(space, models, limit + 1):
-        if checked == limit:
-            truncated = True
-            break
+    reasons: Counter[str] = Counter()
+    points = enumerate_space(space, models, limit)
+    for point in points:
         checked += 1
         if point.spec is not None:
             feasible += 1
             calls.append(Pipeline(point.spec).estimate_calls().calls)
+        else:
+            reasons[point.reason] += 1
+    truncated = not points.complete
     probe = ScriptChooser([])
     try:
         walk(space, models, probe)
@@ -309,8 +335,9 @@ def summarize(space: SpaceSpec, models: dict[str, ModelSpec], limit: int = ENUME
         pass
     continuous = probe.continuous or _has_float(space.layers)
     size = count_configurations(space, models) if truncated else checked
+    common = reasons.most_common(1)[0][0] if reasons else ""
     return SpaceSummary(size, feasible, min(calls, default=None), max(calls, default=None), continuous,
-                        truncated, checked)
+                        truncated, checked, common)
 
 
 def _has_float(blocks: list[Block]) -> bool:

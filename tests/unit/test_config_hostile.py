@@ -116,6 +116,9 @@ CASES: list[tuple[str, Callable[[Path], Path], str]] = [
     ("log-float-range-from-0", write(search_data(**{"space/layers/0/component/params/temperature":
                                                     {"float": [0.0, 1.0], "log": True}})),
      "space.layers.0.component.params.temperature: float range: log: true needs low > 0"),
+    ("space-file-name-too-long", write(search_data(space="x" * 5000 + ".yaml")), "space: file 'xxxx"),
+    ("dataset-name-too-long", write(search_data(**{"task/dataset": "y" * 5000 + ".jsonl"})),
+     "task.dataset: cannot read 'yyyy"),
     # invalid input accepted
     ("duplicate-key", write("name: p\nmodels:\n  m: {model: fake/scripted}\n  m: {model: fake/other}\n"
                             "layers:\n  - [{type: generator, model: m}]\n"), "duplicate key 'm'"),
@@ -279,3 +282,28 @@ def test_long_problem_lists_are_capped() -> None:
     text = str(ConfigError("f.yaml: invalid", [f"k{i}: unknown key" for i in range(220_000)]))
     assert text.splitlines()[-1].strip() == f"and {220_000 - ConfigError.MAX_SHOWN} more"
     assert len(text.splitlines()) == ConfigError.MAX_SHOWN + 2
+
+
+def test_nested_repeats_stop_at_the_work_budget() -> None:
+    """64 × 64 × 64 repeats: each configuration is long, so the enumeration stops by work done."""
+    space = parse_space({"layers": [
+        {"component": {"type": "generator"}},
+        {"repeat": {"int": [1, 64]}, "blocks": [
+            {"repeat": {"int": [1, 64]}, "blocks": [
+                {"repeat": {"int": [1, 64]}, "component": {"type": "fuser", "params": {"max_tokens": WIDE}}}]}]},
+    ]}, "s")
+    start = time.process_time()
+    summary = summarize(space, {"m": ModelSpec(model="fake/scripted")})
+    assert time.process_time() - start < 30
+    assert summary.truncated and summary.checked < 20000 and summary.size == 64**3 * 1000
+    assert summary.calls_max is not None and summary.calls_max <= 1 + 256  # a walk stops at 256 layers
+
+
+def test_deeply_nested_jsonl_row_is_a_dataset_error(tmp_path: Path) -> None:
+    from archon_cli.errors import DatasetError
+    from archon_cli.tasks.files import load_file
+
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"input": "q", "reference": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
+    with pytest.raises(DatasetError, match=r"d.jsonl:1: JSON nested too deeply"):
+        load_file(path)
