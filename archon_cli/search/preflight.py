@@ -19,7 +19,7 @@ from archon_cli.config.pipeline import ModelSpec
 from archon_cli.config.search import SearchConfig, TaskConfig
 from archon_cli.config.space import Block, Choices, ComponentSpace, FloatRange, IntRange, SpaceSpec
 from archon_cli.errors import ArchonError, ConfigError
-from archon_cli.search.space import SpaceSummary, summarize
+from archon_cli.search.space import ENUMERATION_LIMIT, SpaceSummary, count_configurations, summarize
 from archon_cli.search.split import split_sizes
 from archon_cli.tasks import DATASETS, SCORERS
 from archon_cli.tasks.loading import is_file_dataset, load_examples
@@ -30,16 +30,23 @@ def check_search_config(cfg: SearchConfig, source: str | Path = "search config")
     space's summary (the enumeration it took, for `archon validate` to print)."""
     space, models = cfg.resolved_space(), cfg.resolved_models()
     problems = task_problems(cfg.task) + space_problems(space, models, "space.")
+    grid = cfg.search.sampler == "grid"
+    if not problems and grid and (size := count_configurations(space, models)) > ENUMERATION_LIMIT:
+        problems.append(_grid_problem(size, ENUMERATION_LIMIT))  # counted: no need to enumerate to know
     if problems:  # the enumeration below needs known components and aliases
         raise ConfigError(f"{source}: invalid search config", problems)
     found = summarize(space, models)
     problems = feasibility_problems(found, cfg.budget.calls_per_query)
-    if cfg.search.sampler == "grid" and found.truncated:
-        problems.append(f"search.sampler: a grid over {found.size} configurations, more than can be enumerated "
-                        f"({found.checked} were); use tpe or random, or narrow the space")
+    if grid and found.truncated:  # stopped by the work limit
+        problems.append(_grid_problem(found.size, found.checked))
     if problems:
         raise ConfigError(f"{source}: invalid search config", problems)
     return found
+
+
+def _grid_problem(size: int, enumerated: int) -> str:
+    return (f"search.sampler: a grid over {size} configurations, more than can be enumerated ({enumerated}); "
+            "use tpe or random, or narrow the space")
 
 
 def check_space(space: SpaceSpec, models: dict[str, ModelSpec], source: str | Path) -> SpaceSummary:
