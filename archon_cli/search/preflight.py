@@ -76,7 +76,7 @@ def task_problems(task: TaskConfig) -> list[str]:
     elif task.dataset in DATASETS:
         ds = DATASETS.get(task.dataset)()
         default_scorer, total = ds.default_scorer, ds.size()
-        n = total if task.size is None else task.size if total is None else min(task.size, total)
+        n = ds.default_size() if task.size is None else task.size if total is None else min(task.size, total)
     else:
         problems.append(f"task.dataset: unknown dataset {task.dataset[:100]!r}"
                         f"{did_you_mean(task.dataset, DATASETS.names())} (known: {', '.join(DATASETS.names())}; "
@@ -85,7 +85,7 @@ def task_problems(task: TaskConfig) -> list[str]:
     if scorer is not None and scorer not in SCORERS:
         problems.append(f"task.scorer: unknown scorer {scorer[:100]!r}{did_you_mean(scorer, SCORERS.names())} "
                         f"(known: {', '.join(SCORERS.names())})")
-    if n is not None:  # a generated dataset without task.size: its size is the generator's default
+    if n is not None:  # None: a plugin's generated dataset that does not say its default size
         try:
             split_sizes(n, task)
         except ConfigError as exc:
@@ -115,11 +115,31 @@ def space_problems(space: SpaceSpec, models: dict[str, ModelSpec], prefix: str) 
         taken |= fields
         problems += _param_problems(comp, params, fields, where)
         problems += _model_problems(comp, fields, models, where)
-    for key in space.defaults:
+    for key, val in space.defaults.items():
         if key not in taken:
             problems.append(f"{prefix}defaults.{key}: no component of the space takes it"
                             f"{did_you_mean(key, taken)}")
+        elif (msg := _invalid_default(space.layers, key, val)) is not None:
+            problems.append(f"{prefix}defaults.{key}: {val!r}: {msg}")
     return problems
+
+
+def _invalid_default(blocks: list[Block], key: str, val: Any) -> str | None:
+    """Why some component of the space that takes `key` refuses `val`; None if all accept it."""
+    for _, comp in _components(blocks, ""):
+        params = COMPONENTS.get(comp.type).Params
+        if key in params.model_fields and key not in comp.params and (msg := _refusal(params, key, val)):
+            return f"{comp.type}: {msg}"
+    return None
+
+
+def _refusal(params: type[BaseModel], key: str, val: Any) -> str | None:
+    """Why the field `key` of `params` refuses `val` (None: it accepts it)."""
+    try:
+        params.__pydantic_validator__.validate_assignment(params.model_construct(), key, val)
+    except ValidationError as exc:
+        return str(exc.errors()[0]["msg"])
+    return None
 
 
 def _components(blocks: list[Block], where: str) -> list[tuple[str, ComponentSpace]]:
@@ -142,11 +162,9 @@ def _param_problems(comp: ComponentSpace, params: type[BaseModel], fields: set[s
             problems.append(f"{where}.params.{key}: {comp.type} has no parameter {key!r}"
                             f"{did_you_mean(key, fields)}")
             continue
-        for val in _candidates(param):
-            try:  # each value the range can take must be one the component accepts
-                params.__pydantic_validator__.validate_assignment(params.model_construct(), key, val)
-            except ValidationError as exc:
-                problems.append(f"{where}.params.{key}: {val!r}: {exc.errors()[0]['msg']}")
+        for val in _candidates(param):  # each value the range can take must be one the component accepts
+            if (msg := _refusal(params, key, val)) is not None:
+                problems.append(f"{where}.params.{key}: {val!r}: {msg}")
                 break
     return problems
 
