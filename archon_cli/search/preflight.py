@@ -127,6 +127,8 @@ def space_problems(space: SpaceSpec, models: dict[str, ModelSpec], prefix: str) 
 def _invalid_default(blocks: list[Block], key: str, val: Any) -> str | None:
     """Why some component of the space that takes `key` refuses `val`; None if all accept it."""
     for _, comp in _components(blocks, ""):
+        if comp.type not in COMPONENTS:  # reported on its own
+            continue
         params = COMPONENTS.get(comp.type).Params
         if key in params.model_fields and key not in comp.params and (msg := _refusal(params, key, val)):
             return f"{comp.type}: {msg}"
