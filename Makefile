@@ -28,8 +28,9 @@ test-fast: setup
 	$(PY) -m pytest -q -m "not integration"
 
 lint: setup
-	$(VENV)/bin/ruff check archon_cli tests benchmarks
+	$(VENV)/bin/ruff check archon_cli tests benchmarks scripts
 	$(VENV)/bin/mypy
+	$(PY) scripts/check_imports.py
 
 # A real search on the embedded CPU model (< 5 min on 2 cores), then the held-out score of the best.
 demo: setup

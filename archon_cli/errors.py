@@ -71,6 +71,10 @@ class EngineError(ArchonError):
     """An inference engine could not be started or died."""
 
 
+class SearchFailed(ArchonError):
+    """Every trial a search ran failed; the message gives the shared cause."""
+
+
 class SandboxUnavailable(ArchonError):
     """bubblewrap is missing or cannot create namespaces here, and a confined run was required."""
 

@@ -1,4 +1,4 @@
-"""Run directory (DESIGN §3): layout, atomic writes, loading.
+"""Run directory (README "Run directory"): layout, atomic writes, loading.
 
 ```
 runs/<YYYYmmdd-HHMMSS>-<name>/

@@ -11,6 +11,7 @@ import warnings
 import click
 import typer
 
+from archon_cli.cli import datasets, eval, export, replay, run, score, search, show, validate
 from archon_cli.errors import ArchonError
 
 app = typer.Typer(
@@ -24,8 +25,6 @@ app = typer.Typer(
 
 
 def _register_commands() -> None:
-    from archon_cli.cli import datasets, eval, export, replay, run, score, search, show, validate
-
     for module in (search, replay, export, run, eval, score, validate, show, datasets):
         module.register(app)
 

@@ -8,7 +8,17 @@ from typing import Annotated
 
 import typer
 
-from archon_cli.cli.judge import FIELD_HELP, JUDGE_HELP
+from archon_cli.cli.judge import FIELD_HELP, JUDGE_ALIAS, JUDGE_HELP, scorer_options
+from archon_cli.cli.output import console, usage_line
+from archon_cli.components.validate import load_pipeline
+from archon_cli.config.pipeline import ModelSpec
+from archon_cli.evaluate import evaluate
+from archon_cli.fsutil import atomic_write_text
+from archon_cli.llm.session import open_client
+from archon_cli.pipeline import Pipeline
+from archon_cli.tasks import SCORERS
+from archon_cli.tasks.files import parse_field_mapping
+from archon_cli.tasks.loading import load_examples
 
 
 def register(app: typer.Typer) -> None:
@@ -29,16 +39,6 @@ def eval_command(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write predictions JSONL here")] = None,
 ) -> None:
     """Evaluate a pipeline on a dataset: accuracy with a 95% bootstrap CI and cost per query."""
-    from archon_cli.cli.judge import JUDGE_ALIAS, scorer_options
-    from archon_cli.cli.output import console, usage_line
-    from archon_cli.components.validate import load_pipeline
-    from archon_cli.config.pipeline import ModelSpec
-    from archon_cli.evaluate import evaluate
-    from archon_cli.llm.session import open_client
-    from archon_cli.pipeline import Pipeline
-    from archon_cli.tasks import SCORERS
-    from archon_cli.tasks.files import parse_field_mapping
-    from archon_cli.tasks.loading import load_examples
 
     spec = load_pipeline(pipeline)
     examples, default_scorer = load_examples(dataset, limit=limit, seed=seed, fields=parse_field_mapping(field or []))
@@ -80,7 +80,6 @@ def _progress(err, total: int):  # type: ignore[no-untyped-def]
 
 
 def _write_predictions(path: Path, examples, evaluation) -> None:  # type: ignore[no-untyped-def]
-    from archon_cli.fsutil import atomic_write_text
 
     lines = [
         json.dumps({"id": ex.id, "output": res.output, "score": score, "error": res.error,

@@ -6,6 +6,10 @@ from pathlib import Path
 
 import typer
 
+from archon_cli.cli.output import console, usage_line
+from archon_cli.errors import ConfigError
+from archon_cli.search.replay import replay_trial
+
 
 def register(app: typer.Typer) -> None:
     app.command()(replay)
@@ -17,10 +21,7 @@ def replay(
     split: str = typer.Option("test", "--split", help="test (held out, never seen in search) or search"),
     limit: int | None = typer.Option(None, "--limit", "-n", min=1, help="first N examples of the split"),
 ) -> None:
-    """Rebuild a trial's pipeline from its params and score it with a 95% bootstrap CI."""
-    from archon_cli.cli.output import console, usage_line
-    from archon_cli.errors import ConfigError
-    from archon_cli.search.replay import replay_trial
+    """Score a trial's stored pipeline on held-out examples, with a 95% bootstrap CI."""
 
     if split not in ("test", "search"):
         raise ConfigError(f"--split: {split!r} is not test or search")

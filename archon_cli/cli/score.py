@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from archon_cli.cli.judge import FIELD_HELP, JUDGE_HELP
+from archon_cli.cli.judge import FIELD_HELP, JUDGE_HELP, scorer_options
+from archon_cli.cli.output import console
+from archon_cli.stats import bootstrap_mean
+from archon_cli.tasks import SCORERS
+from archon_cli.tasks.base import ScoreError
+from archon_cli.tasks.files import parse_field_mapping
+from archon_cli.tasks.loading import load_examples
+from archon_cli.tasks.predictions import read_predictions
 
 
 def register(app: typer.Typer) -> None:
@@ -25,14 +32,6 @@ def score_command(
     seed: Annotated[int, typer.Option("--seed", help="dataset seed (generated datasets)")] = 0,
 ) -> None:
     """Score a predictions file: accuracy with a 95% bootstrap CI."""
-    from archon_cli.cli.judge import scorer_options
-    from archon_cli.cli.output import console
-    from archon_cli.stats import bootstrap_mean
-    from archon_cli.tasks import SCORERS
-    from archon_cli.tasks.base import ScoreError
-    from archon_cli.tasks.files import parse_field_mapping
-    from archon_cli.tasks.loading import load_examples
-    from archon_cli.tasks.predictions import read_predictions
 
     examples, default = load_examples(dataset, seed=seed, fields=parse_field_mapping(field or []))
     preds = read_predictions(predictions, {ex.id for ex in examples})

@@ -6,6 +6,13 @@ from pathlib import Path
 
 import typer
 
+from archon_cli.cli.output import console
+from archon_cli.cli.views import front_table, leaderboard
+from archon_cli.errors import ArchonError
+from archon_cli.runs import RunDir, list_runs
+from archon_cli.search.results import complete_rows, cost_column, run_summary, trial_rows
+from archon_cli.search.study import open_study
+
 
 def register(app: typer.Typer) -> None:
     app.command()(show)
@@ -15,11 +22,6 @@ def register(app: typer.Typer) -> None:
 def show(run_dir: Path = typer.Argument(..., help="a run directory"),
          limit: int = typer.Option(10, "--limit", "-n", min=1, help="rows in the leaderboard")) -> None:
     """Print a run's leaderboard, Pareto front and usage summary."""
-    from archon_cli.cli.output import console
-    from archon_cli.cli.views import front_table, leaderboard
-    from archon_cli.runs import RunDir
-    from archon_cli.search.results import cost_column, run_summary, trial_rows
-    from archon_cli.search.study import open_study
 
     run = RunDir.open(run_dir)
     cfg = run.load_config()
@@ -40,11 +42,6 @@ def runs(runs_dir: Path = typer.Argument(Path("runs"), help="a runs directory"))
     """List the runs in a directory: name, trials, best accuracy, stop reason."""
     from rich.table import Table
 
-    from archon_cli.cli.output import console
-    from archon_cli.errors import ArchonError
-    from archon_cli.runs import list_runs
-    from archon_cli.search.results import complete_rows, trial_rows
-    from archon_cli.search.study import open_study
 
     table = Table("run", "trials", "best accuracy", "stopped")
     for run in list_runs(runs_dir):

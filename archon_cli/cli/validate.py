@@ -7,13 +7,18 @@ calls-per-query range (by enumerating it), and for a config the task split and b
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import typer
 
-if TYPE_CHECKING:
-    from archon_cli.config.space import SpaceSpec
-    from archon_cli.search.space import SpaceSummary
+from archon_cli.cli.output import console
+from archon_cli.components.validate import parse_pipeline
+from archon_cli.config.loader import read_yaml
+from archon_cli.config.pipeline import ModelSpec
+from archon_cli.config.search import is_search_config, is_space, parse_search_config
+from archon_cli.config.space import SpaceSpec, parse_space
+from archon_cli.pipeline import Pipeline
+from archon_cli.search.preflight import check_search_config, check_space
+from archon_cli.search.space import SpaceSummary
 
 
 def register(app: typer.Typer) -> None:
@@ -22,8 +27,6 @@ def register(app: typer.Typer) -> None:
 
 def validate(file: Path = typer.Argument(..., help="a pipeline YAML, search config or search space")) -> None:
     """Check a file and print its calls-per-query estimate (zero model calls)."""
-    from archon_cli.config.loader import read_yaml
-    from archon_cli.config.search import is_search_config, is_space
 
     data = read_yaml(file)
     if is_search_config(data):
@@ -35,10 +38,6 @@ def validate(file: Path = typer.Argument(..., help="a pipeline YAML, search conf
 
 
 def _pipeline(file: Path, data: object) -> None:
-    from archon_cli.cli.output import console
-    from archon_cli.components.validate import parse_pipeline
-    from archon_cli.pipeline import Pipeline
-
     spec = parse_pipeline(data, file)
     est = Pipeline(spec).estimate_calls()
     bound = "" if est.exact else " (upper bound: a verifier or the examples decide the rest)"
@@ -48,8 +47,6 @@ def _pipeline(file: Path, data: object) -> None:
 
 
 def _print_space(label: str, space: SpaceSpec, s: SpaceSummary) -> None:
-    from archon_cli.cli.output import console
-
     out = console()
     cont = " (continuous parameters counted once each)" if s.continuous else ""
     valid = f"{s.feasible} valid among the first {s.checked} checked" if s.truncated else f"{s.feasible} valid"
@@ -59,10 +56,6 @@ def _print_space(label: str, space: SpaceSpec, s: SpaceSummary) -> None:
 
 
 def _space(file: Path, data: object) -> None:
-    from archon_cli.config.pipeline import ModelSpec
-    from archon_cli.config.space import parse_space
-    from archon_cli.search.preflight import check_space
-
     space = parse_space(data, file)
     # A space without models is completed by a search config; check it with the embedded model.
     models = space.models or {"default": ModelSpec(model="local/smollm2-135m")}
@@ -70,10 +63,6 @@ def _space(file: Path, data: object) -> None:
 
 
 def _search_config(file: Path, data: object) -> None:
-    from archon_cli.cli.output import console
-    from archon_cli.config.search import parse_search_config
-    from archon_cli.search.preflight import check_search_config
-
     cfg = parse_search_config(data, file)
     summary = check_search_config(cfg, file)  # everything `archon search` checks before it writes a run dir
     _print_space(f"{file}: valid search config '{cfg.name}'", cfg.resolved_space(), summary)

@@ -9,7 +9,7 @@ from archon_cli.search.results import complete_rows, pareto_front
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-    from archon_cli.search.driver import Status
+    from archon_cli.search.status import Status
 
 
 def leaderboard(rows: list[dict[str, Any]], limit: int = 10, cost: str = "calls_per_query") -> RenderableType:
@@ -22,7 +22,7 @@ def leaderboard(rows: list[dict[str, Any]], limit: int = 10, cost: str = "calls_
     for r in ranked[:limit]:
         table.add_row(str(r["number"]), f"{r['accuracy']:.3f}", str(r["n_examples"]), f"{r['calls_per_query']}",
                       f"{r['tokens_per_query'] or 0:.0f}", f"{(r['cache_hit_fraction'] or 0):.0%}",
-                      describe_params(r) + (f" [{r['seed']}]" if r.get("seed") else ""))
+                      (r.get("architecture") or "?") + (f" [{r['seed']}]" if r.get("seed") else ""))
     return table
 
 
@@ -35,10 +35,6 @@ def front_table(rows: list[dict[str, Any]], cost: str) -> RenderableType:
     return table
 
 
-def describe_params(row: dict[str, Any]) -> str:
-    return ", ".join(f"{k.removeprefix('params_')}={v}" for k, v in row.items() if k.startswith("params_"))
-
-
 def progress_view(s: Status) -> RenderableType:
     from rich.table import Table
 
@@ -46,8 +42,9 @@ def progress_view(s: Status) -> RenderableType:
         return format(spent, fmt) + (f" / {format(limit, fmt)}" if limit is not None else "")
 
     grid = Table.grid(padding=(0, 2))
-    grid.add_row("trials", f"{s.done} / {s.total}" + (f"  (running #{s.running}: {s.running_desc})"
-                                                      if s.running is not None else ""))
+    grid.add_row("trials", f"{s.done} / {s.total}")
+    for r in s.running.values():
+        grid.add_row(f"running #{r.number}", f"{r.architecture}  ({r.examples_done}/{r.examples_total} examples)")
     grid.add_row("best so far", f"{s.best:.3f} (trial {s.best_trial})" if s.best is not None else "—")
     frac = f" ({s.cache_hits / s.calls:.0%} from cache)" if s.calls else ""
     grid.add_row("calls", f"{s.calls}{frac}")

@@ -18,6 +18,7 @@ from archon_cli.components.parsing import parse_pass_fail, parse_tests
 from archon_cli.components.state import Item, Notes, SandboxRun
 from archon_cli.config.bounds import MAX_TOKENS, Int
 from archon_cli.config.pipeline import ModelComponentParams
+from archon_cli.sandbox.programs import build_program, extract_code
 
 
 class UnitTestGeneratorParams(ModelComponentParams):
@@ -78,8 +79,6 @@ class UnitTestEvaluator(LLMComponent):
         return self.params.mode != "auto"
 
     def _execute(self, item: Item, notes: Notes) -> Steps:
-        from archon_cli.sandbox.programs import build_program, extract_code
-
         tests = tuple(t for t in item.unit_tests if t.lstrip().startswith("assert"))
         if not tests:
             notes.fallback("no_executable_tests")

@@ -87,8 +87,10 @@ class Execution(Strict):
     # shared: the user's LLM cache (search, replay, export→run all hit it); run: a cache file in the
     # run dir (isolated accounting); off: no cache.
     cache: Literal["shared", "run", "off"] = "shared"
-    workers: Int = Field(1, ge=1, le=MAX_WORKERS)  # trials in flight; 1 on a laptop CPU (one engine serves them all)
-    # workers > 1, an address or engine replicas: trials run as Ray tasks, engines as Ray actors.
+    workers: Int = Field(1, ge=1, le=MAX_WORKERS)  # trials in flight (in one process with the local executor)
+    # local: trials as asyncio tasks in this process, one engine per model; ray: trials as Ray
+    # tasks, engines as supervised Ray actors. None: ray when an address or replicas ask for it.
+    executor: Literal["local", "ray"] | None = None
     ray_address: str | None = None  # join this cluster; None = start a local Ray when needed
 
 
@@ -118,10 +120,14 @@ class SearchConfig(Strict):
     def resolved_models(self) -> dict[str, ModelSpec]:
         return self.models or self.resolved_space().models
 
+    def replicated(self) -> bool:
+        return any(m.replicas > 1 for m in self.resolved_models().values())
+
     @property
     def on_ray(self) -> bool:
-        replicated = any(m.replicas > 1 for m in self.resolved_models().values())
-        return self.execution.workers > 1 or self.execution.ray_address is not None or replicated
+        if self.execution.executor is not None:
+            return self.execution.executor == "ray"
+        return self.execution.ray_address is not None or self.replicated()
 
 
 def is_search_config(data: Any) -> bool:
@@ -141,6 +147,10 @@ def parse_search_config(data: Any, source: Path) -> SearchConfig:
         cfg = cfg.model_copy(update={"space": load_space(space_path)})
     if not cfg.resolved_models():
         raise ConfigError(f"{source}: invalid SearchConfig", ["models: no models (set models here or in the space)"])
+    if cfg.execution.executor == "local" and (cfg.execution.ray_address is not None or cfg.replicated()):
+        raise ConfigError(f"{source}: invalid SearchConfig", [
+            "execution.executor: 'local' runs one engine per model in this process; ray_address and "
+            "models with replicas > 1 need executor: ray"])
     return cfg
 
 

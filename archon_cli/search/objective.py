@@ -1,21 +1,25 @@
-"""Evaluate one architecture for the search: budget check, successive-halving rungs, metrics.
+"""One trial's body, the same wherever it runs: budget check, successive-halving rungs, metrics.
 
-The trial-failure policy lives in `run_trial` (DESIGN §7.7), in one place:
+The trial travels as one immutable `TrialJob` (spec, examples, scorer with its options, rung
+settings and the competitors' rung scores at submission); `run_trial` evaluates it with an LLM
+client and returns a `TrialOutcome`. The trial-failure policy lives here, in one place:
 - over the calls-per-query budget or an invalid combination → "infeasible" (pruned, zero calls);
 - not promoted at a rung → "pruned" (its score so far and examples seen are recorded);
 - engine or scorer failure (any exception) → "fail", with the traceback kept for the trial dir.
+Cancellation (a budget or Ctrl-C in the search loop) is not a failure: it propagates, and the
+loop records the trial as interrupted with what it spent (`TrialProgress.usage`).
 """
 
 from __future__ import annotations
 
 import traceback
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from archon_cli.config.pipeline import PipelineSpec
 from archon_cli.config.search import Objective
-from archon_cli.evaluate import Evaluation, aevaluate
+from archon_cli.evaluate import aevaluate
 from archon_cli.llm.client import LLMClient
 from archon_cli.llm.usage import Usage
 from archon_cli.pipeline import ExampleResult, Pipeline
@@ -24,8 +28,30 @@ from archon_cli.tasks.base import Example, Scorer
 State = Literal["complete", "pruned", "infeasible", "fail"]
 
 
-class BudgetExceeded(Exception):
-    """A search budget ran out during a trial: the search stops and the trial is re-enqueued."""
+@dataclass(frozen=True)
+class TrialJob:
+    """Everything a trial needs, whichever executor runs it (pickled for Ray)."""
+
+    number: int
+    spec: PipelineSpec
+    examples: tuple[Example, ...]
+    scorer: Scorer  # built once by the search, with its options
+    rungs: tuple[int, ...] = ()
+    eta: int = 3
+    # Scores other trials had reached at each rung size when this one was submitted.
+    competitors: dict[int, tuple[float, ...]] = field(default_factory=dict)
+    calls_budget: int | None = None
+
+
+@dataclass
+class TrialProgress:
+    """What a running trial has done so far; the executor reports it to the loop."""
+
+    number: int
+    examples_total: int
+    examples_done: int = 0
+    usage: Usage = field(default_factory=Usage)  # of finished examples (kept when the trial is cut)
+    rung: tuple[int, float] | None = None  # the last rung reached: (examples, mean score)
 
 
 @dataclass
@@ -83,31 +109,37 @@ def promotable(value: float, competitors: Sequence[float], eta: int) -> bool:
     return sum(1 for c in competitors if c >= value) < top
 
 
-Run = Callable[[Awaitable[Evaluation]], Evaluation]
+Report = Callable[[TrialProgress], None]
 
 
-def run_trial(spec: PipelineSpec, examples: Sequence[Example], scorer: Scorer, client: LLMClient, *,
-              run: Run, rungs: Sequence[int], eta: int, rung_competitors: Callable[[int], list[float]],
-              calls_budget: int | None, on_rung: Callable[[int, float], None] | None = None) -> TrialOutcome:
-    """Evaluate `spec` on growing prefixes of `examples` (incrementally: each rung only runs the
-    new examples); `run` drives a coroutine on the search's event loop."""
+async def run_trial(job: TrialJob, client: LLMClient, report: Report | None = None) -> TrialOutcome:
+    """Evaluate `job.spec` on growing prefixes of `job.examples` (incrementally: each rung only
+    runs the new examples), reporting progress after every example."""
     try:
-        pipeline = Pipeline(spec)
+        pipeline = Pipeline(job.spec)
         estimate = pipeline.estimate_calls()
     except Exception as exc:  # trial boundary: a component that cannot even be built
         return TrialOutcome("fail", f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
     out = TrialOutcome("complete", calls_per_query=estimate.calls)
-    if calls_budget is not None and estimate.calls > calls_budget:
-        out.state, out.reason = "infeasible", f"{estimate.calls} calls per query > budget {calls_budget}"
+    if job.calls_budget is not None and estimate.calls > job.calls_budget:
+        out.state, out.reason = "infeasible", f"{estimate.calls} calls per query > budget {job.calls_budget}"
         return out
+    progress = TrialProgress(job.number, len(job.examples))
+
+    def example_done(result: ExampleResult) -> None:
+        progress.examples_done += 1
+        progress.usage.merge(result.usage)
+        if report is not None:
+            report(progress)
+
     scores: list[float] = []
     results: list[ExampleResult] = []
     done = 0
-    sizes = rung_sizes(rungs, len(examples))
+    sizes = rung_sizes(job.rungs, len(job.examples))
     try:
         for k, size in enumerate(sizes):
-            chunk = examples[done:size]
-            evaluation = run(aevaluate(pipeline, chunk, scorer, client))
+            chunk = job.examples[done:size]
+            evaluation = await aevaluate(pipeline, chunk, job.scorer, client, on_done=example_done)
             for ex, res, score in zip(chunk, evaluation.results, evaluation.scores, strict=True):
                 out.usage.merge(res.usage)
                 out.predictions.append({"id": ex.id, "input": ex.input, "reference": ex.reference,
@@ -121,13 +153,12 @@ def run_trial(spec: PipelineSpec, examples: Sequence[Example], scorer: Scorer, c
             out.n_examples = done
             out.accuracy = sum(scores) / len(scores) if scores else 0.0
             out.rung_scores[str(size)] = out.accuracy
-            if on_rung is not None:
-                on_rung(size, out.accuracy)
-            if k < len(sizes) - 1 and not promotable(out.accuracy, rung_competitors(size), eta):
+            progress.rung = (size, out.accuracy)
+            if report is not None:
+                report(progress)
+            if k < len(sizes) - 1 and not promotable(out.accuracy, job.competitors.get(size, ()), job.eta):
                 out.state, out.reason = "pruned", f"not promoted after {size} examples"
                 return out
-    except BudgetExceeded:
-        raise  # the search stops; the driver re-enqueues this trial
     except Exception as exc:  # trial boundary: engine, scorer or component failure fails this trial only
         out.state, out.reason = "fail", f"{type(exc).__name__}: {exc}"
         out.traceback = traceback.format_exc()

@@ -15,7 +15,8 @@ from archon_cli.fsutil import atomic_write_text
 from archon_cli.runs import RunDir
 
 ATTR_COLUMNS = ("n_examples", "calls_per_query", "calls", "cache_hits", "prompt_tokens", "completion_tokens",
-                "engine_tokens", "tokens_per_query", "usd", "usd_per_query", "latency_s", "seed", "reason", "node")
+                "engine_tokens", "tokens_per_query", "usd", "usd_per_query", "latency_s", "seed", "reason", "node",
+                "architecture")
 
 
 def trial_rows(study: Any, cfg: SearchConfig) -> list[dict[str, Any]]:

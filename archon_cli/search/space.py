@@ -15,11 +15,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from archon_cli.components import COMPONENTS
 from archon_cli.components.validate import parse_pipeline
 from archon_cli.config.bounds import MAX_LAYERS
 from archon_cli.config.pipeline import ModelSpec, PipelineSpec
 from archon_cli.config.space import Block, Choices, ComponentSpace, FloatRange, IntRange, Param, Scalar, SpaceSpec
 from archon_cli.errors import ConfigError
+from archon_cli.pipeline import Pipeline
 
 ENUMERATION_LIMIT = 20000  # configurations enumerated for size / calls range / grid / seeds: seconds, not minutes
 ENUMERATION_WORK = 150_000  # components walked in all (~30 µs each): deep repeats stop sooner than 20000
@@ -68,8 +70,6 @@ class _Walk:
         return [copy.deepcopy(layer) for _ in range(reps) for layer in body]
 
     def component(self, c: ComponentSpace, name: str) -> list[dict[str, Any]]:
-        from archon_cli.components import COMPONENTS
-
         # `L2.ranker.top_k`; a block already named after its type is not repeated (`fuse.critic`)
         prefix = name if name.rsplit(".", 1)[-1] == c.type else f"{name}.{c.type}"
         fields = COMPONENTS.get(c.type).Params.model_fields
@@ -278,8 +278,6 @@ def _count_block(space: SpaceSpec, n_models: int, b: Block) -> int:
 
 
 def _count_component(c: ComponentSpace, n_models: int) -> int:
-    from archon_cli.components import COMPONENTS
-
     n = 1
     for param in c.params.values():
         n *= len(_values(param)) if isinstance(param, IntRange) else len(param.choices) if isinstance(param, Choices) \
@@ -314,8 +312,6 @@ class SpaceSummary:
 
 
 def summarize(space: SpaceSpec, models: dict[str, ModelSpec], limit: int = ENUMERATION_LIMIT) -> SpaceSummary:
-    from archon_cli.pipeline import Pipeline
-
     checked = feasible = 0
     calls: list[int] = []
     reasons: Counter[str] = Counter()

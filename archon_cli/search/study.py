@@ -14,6 +14,7 @@ from archon_cli.config.pipeline import ModelSpec, PipelineSpec
 from archon_cli.config.search import SearchConfig
 from archon_cli.config.space import SpaceSpec
 from archon_cli.errors import MissingDependencyError
+from archon_cli.pipeline import Pipeline
 from archon_cli.runs import STUDY_NAME, RunDir
 from archon_cli.search.space import enumerate_space
 
@@ -78,7 +79,6 @@ def _first_layer_outputs(spec: PipelineSpec) -> int:
 def seed_architectures(space: SpaceSpec, models: dict[str, ModelSpec], calls_budget: int | None) -> list[Seed]:
     """Known architectures, when the space can express them within the budget: single model,
     best-of-n + vote, MoA-style (generators then fusers), Archon's critique → rank → fuse."""
-    from archon_cli.pipeline import Pipeline
 
     best: dict[str, tuple[float, Seed]] = {}
     for point in enumerate_space(space, models):
@@ -107,7 +107,6 @@ def seed_architectures(space: SpaceSpec, models: dict[str, ModelSpec], calls_bud
 def grid_points(space: SpaceSpec, models: dict[str, ModelSpec], calls_budget: int | None, seed: int
                 ) -> list[dict[str, Any]]:
     """Every feasible configuration within budget, in a seeded random order."""
-    from archon_cli.pipeline import Pipeline
 
     points = [p.params for p in enumerate_space(space, models) if p.spec is not None
               and (calls_budget is None or Pipeline(p.spec).estimate_calls().calls <= calls_budget)]

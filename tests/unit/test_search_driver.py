@@ -1,4 +1,4 @@
-"""The search driver end to end against the scripted fake LLM (through the real registry)."""
+"""The search loop end to end against the scripted fake LLM (through the real registry)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,15 @@ import pytest
 import yaml
 
 from archon_cli.cli.app import main
+from archon_cli.cli.search import make_executor
 from archon_cli.components.state import ExampleInput
 from archon_cli.components.validate import load_pipeline, parse_pipeline
 from archon_cli.config.search import load_search_config
 from archon_cli.llm.session import open_client
 from archon_cli.pipeline import Pipeline
 from archon_cli.runs import RunDir
-from archon_cli.search.driver import run_search
-from archon_cli.search.objective import promotable, run_trial, rung_sizes
+from archon_cli.search.loop import run_search
+from archon_cli.search.objective import TrialJob, promotable, run_trial, rung_sizes
 from archon_cli.search.replay import chosen_spec, replay_trial
 from archon_cli.tasks.loading import load_task
 from tests.fakes import FakeLLM
@@ -87,8 +88,7 @@ def test_over_budget_architecture_costs_zero_calls(tmp_path: Path, fake_llm: typ
     with open_client(cfg.resolved_models()) as client:
         import asyncio
 
-        out = run_trial(spec, examples, scorer, client, run=asyncio.run, rungs=[], eta=3,
-                        rung_competitors=lambda n: [], calls_budget=5)
+        out = asyncio.run(run_trial(TrialJob(0, spec, tuple(examples), scorer, calls_budget=5), client))
     assert out.state == "infeasible" and "6 calls per query > budget 5" in out.reason
     assert fake_llm.calls == []
 
@@ -96,7 +96,7 @@ def test_over_budget_architecture_costs_zero_calls(tmp_path: Path, fake_llm: typ
 def test_token_budget_stops_the_search_with_every_file(tmp_path: Path, fake_llm: type[FakeLLM]) -> None:
     cfg = load_search_config(search_config(tmp_path, trials=20, budget={"total_tokens": 300, "calls_per_query": 3}))
     run = RunDir.create(tmp_path / "runs", "t")
-    status = run_search(cfg, run, resume=False)
+    status = run_search(cfg, run, make_executor(cfg, run), resume=False)
     assert status.stop_reason is not None and status.stop_reason.startswith("token budget spent")
     assert 0 < status.done < 20
     rows = check_run_dir(run)
@@ -111,7 +111,7 @@ def test_infeasible_trials_are_pruned_and_recorded(tmp_path: Path, fake_llm: typ
     cfg = load_search_config(search_config(tmp_path, trials=12, sampler="grid", budget={"calls_per_query": 2},
                                            seed_architectures=False))
     run = RunDir.create(tmp_path / "runs", "t")
-    run_search(cfg, run, resume=False)
+    run_search(cfg, run, make_executor(cfg, run), resume=False)
     rows = list(csv.DictReader(run.trials_csv.open()))
     infeasible = [r for r in rows if r["outcome"] == "infeasible"]
     assert infeasible and all(r["state"] == "PRUNED" and r["calls"] == "0" for r in infeasible)
@@ -138,7 +138,7 @@ def test_fidelity_prunes_and_records_examples_seen(tmp_path: Path, fake_llm: typ
     fake_llm.reset(alternating)
     cfg = load_search_config(search_config(tmp_path, trials=8, search_size=8, rungs=[2, 4], eta=2))
     run = RunDir.create(tmp_path / "runs", "t")
-    run_search(cfg, run, resume=False)
+    run_search(cfg, run, make_executor(cfg, run), resume=False)
     rows = check_run_dir(run)
     seen = {int(r["n_examples"]) for r in rows if r["outcome"] in ("complete", "pruned")}
     assert 8 in seen
@@ -190,7 +190,7 @@ def test_wall_clock_budget_stops_mid_trial_and_leaves_it_resumable(tmp_path: Pat
     fake_llm.reset(slow)
     cfg = load_search_config(search_config(tmp_path, trials=10, search_size=6, budget={"wall_s": 1.5}))
     run = RunDir.create(tmp_path / "runs", "t")
-    status = run_search(cfg, run, resume=False)
+    status = run_search(cfg, run, make_executor(cfg, run), resume=False)
     assert status.stop_reason is not None and "wall-clock budget" in status.stop_reason
     rows = list(csv.DictReader(run.trials_csv.open()))
     cut = [r for r in rows if r["reason"] == "interrupted"]
