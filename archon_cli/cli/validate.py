@@ -17,7 +17,7 @@ from archon_cli.config.pipeline import ModelSpec
 from archon_cli.config.search import is_search_config, is_space, parse_search_config
 from archon_cli.config.space import SpaceSpec, parse_space
 from archon_cli.pipeline import Pipeline
-from archon_cli.search.preflight import check_search_config, check_space
+from archon_cli.search.preflight import check_search_config, check_space, referenced_aliases
 from archon_cli.search.space import SpaceSummary
 
 
@@ -57,8 +57,10 @@ def _print_space(label: str, space: SpaceSpec, s: SpaceSummary) -> None:
 
 def _space(file: Path, data: object) -> None:
     space = parse_space(data, file)
-    # A space without models is completed by a search config; check it with the embedded model.
-    models = space.models or {"default": ModelSpec(model="local/smollm2-135m")}
+    # A space without models is completed by a search config; check it with the embedded model
+    # standing in for every alias the space names.
+    stand_in = ModelSpec(model="local/smollm2-135m")
+    models = space.models or {alias: stand_in for alias in referenced_aliases(space) or ["default"]}
     _print_space(f"{file}: valid search space", space, check_space(space, models, file))
 
 

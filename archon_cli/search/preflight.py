@@ -144,6 +144,16 @@ def _refusal(params: type[BaseModel], key: str, val: Any) -> str | None:
     return None
 
 
+def referenced_aliases(space: SpaceSpec) -> list[str]:
+    """The model aliases the space's components name, in order of first mention."""
+    seen: dict[str, None] = {}
+    for _, comp in _components(space.layers, ""):
+        for alias in comp.model.choices if isinstance(comp.model, Choices) else [comp.model]:
+            if isinstance(alias, str):
+                seen.setdefault(alias)
+    return list(seen)
+
+
 def _components(blocks: list[Block], where: str) -> list[tuple[str, ComponentSpace]]:
     """(YAML path, component) for every component in a block tree."""
     out: list[tuple[str, ComponentSpace]] = []

@@ -314,3 +314,12 @@ def test_deeply_nested_jsonl_row_is_a_dataset_error(tmp_path: Path) -> None:
     path.write_text('{"input": "q", "reference": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
     with pytest.raises(DatasetError, match=r"d.jsonl:1: JSON nested too deeply"):
         load_file(path)
+
+
+def test_a_space_file_without_models_validates_with_stand_ins(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """Its aliases come from the search config that uses it: not an 'undefined alias' on its own."""
+    path = write("layers:\n  - component: {type: generator, model: big}\n"
+                 "  - component: {type: fuser, model: {choices: [big, small]}}\n")(tmp_path)
+    assert main(["validate", str(path)]) == 0
+    assert "2 configurations, 2 valid" in " ".join(capsys.readouterr().out.split())
