@@ -52,8 +52,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _error(message: str) -> None:
     from rich.console import Console
+    from rich.markup import escape
 
-    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    # escaped: `[lo, hi]` in a message is text, not markup
+    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(message)}", markup=True, soft_wrap=True)
 
 
 def entry() -> None:

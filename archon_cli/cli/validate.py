@@ -17,7 +17,8 @@ from archon_cli.config.pipeline import ModelSpec
 from archon_cli.config.search import is_search_config, is_space, parse_search_config
 from archon_cli.config.space import SpaceSpec, parse_space
 from archon_cli.pipeline import Pipeline
-from archon_cli.search.space import summarize
+from archon_cli.search.preflight import check_search_config, check_space, referenced_aliases
+from archon_cli.search.space import SpaceSummary
 
 
 def register(app: typer.Typer) -> None:
@@ -44,27 +45,28 @@ def _pipeline(file: Path, data: object) -> None:
     out.print(f"calls per query: {est.calls}{bound}; per layer: {list(est.per_layer)}")
 
 
-def _print_space(label: str, space: object, models: dict) -> None:
-    assert isinstance(space, SpaceSpec)
-    s = summarize(space, models)
+def _print_space(label: str, space: SpaceSpec, s: SpaceSummary) -> None:
     out = console()
-    more = "+" if s.truncated else ""
     cont = " (continuous parameters counted once each)" if s.continuous else ""
-    out.print(f"{label}: space '{space.name}': {s.size}{more} configurations{cont}, {s.feasible}{more} valid")
+    valid = f"{s.feasible} valid among the first {s.checked} checked" if s.truncated else f"{s.feasible} valid"
+    out.print(f"{label}: space '{space.name}': {s.size} configurations{cont}, {valid}")
     if s.calls_min is not None:
         out.print(f"calls per query: {s.calls_min}–{s.calls_max}")
 
 
 def _space(file: Path, data: object) -> None:
     space = parse_space(data, file)
-    # A space without models is completed by a search config; check it with the embedded model.
-    models = space.models or {"default": ModelSpec(model="local/smollm2-135m")}
-    _print_space(f"{file}: valid search space", space, models)
+    # A space without models is completed by a search config; check it with the embedded model
+    # standing in for every alias the space names.
+    stand_in = ModelSpec(model="local/smollm2-135m")
+    models = space.models or {alias: stand_in for alias in referenced_aliases(space) or ["default"]}
+    _print_space(f"{file}: valid search space", space, check_space(space, models, file))
 
 
 def _search_config(file: Path, data: object) -> None:
     cfg = parse_search_config(data, file)
-    _print_space(f"{file}: valid search config '{cfg.name}'", cfg.resolved_space(), cfg.resolved_models())
+    summary = check_search_config(cfg, file)  # everything `archon search` checks before it writes a run dir
+    _print_space(f"{file}: valid search config '{cfg.name}'", cfg.resolved_space(), summary)
     t, b, s = cfg.task, cfg.budget, cfg.search
     out = console()
     split = (f"{t.search_size} search" if t.search_size else f"{t.search_fraction:.0%} search") + \

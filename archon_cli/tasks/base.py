@@ -55,6 +55,10 @@ class Dataset(ABC):
         """Number of examples, or None for generated datasets (any size)."""
         return None
 
+    def default_size(self) -> int | None:
+        """Examples `load()` gives without a limit (a generated dataset's default; None: unknown)."""
+        return self.size()
+
 
 @dataclass
 class ScorerOptions:

@@ -42,12 +42,17 @@ def load_file(path: Path, mapping: Mapping[str, str] | None = None) -> list[Exam
         raise DatasetError(f"{path}: unsupported dataset file type (use .jsonl or .csv)")
     rows = jsonl_objects(path) if path.suffix.lower() == ".jsonl" else _csv_rows(path)
     examples, seen = [], set()
-    for line, row in rows:
-        ex = _example(path, line, row, mapping or {})
-        if ex.id in seen:
-            raise DatasetError(f"{path}:{line}: duplicate id {ex.id!r}")
-        seen.add(ex.id)
-        examples.append(ex)
+    try:
+        for line, row in rows:
+            ex = _example(path, line, row, mapping or {})
+            if ex.id in seen:
+                raise DatasetError(f"{path}:{line}: duplicate id {ex.id!r}")
+            seen.add(ex.id)
+            examples.append(ex)
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except csv.Error as exc:
+        raise DatasetError(f"{path}: invalid CSV: {exc}") from None
     if not examples:
         raise DatasetError(f"{path}: no examples")
     return examples
@@ -63,6 +68,8 @@ def jsonl_objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 row = json.loads(text)
             except json.JSONDecodeError as exc:
                 raise DatasetError(f"{path}:{line}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+            except RecursionError:
+                raise DatasetError(f"{path}:{line}: JSON nested too deeply") from None
             if not isinstance(row, dict):
                 raise DatasetError(f"{path}:{line}: expected a JSON object, got {type(row).__name__}")
             yield line, row
