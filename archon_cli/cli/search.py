@@ -16,6 +16,7 @@ from archon_cli.llm.session import default_cache_path
 from archon_cli.runs import RunDir
 from archon_cli.search.executors import LocalExecutor, TrialExecutor
 from archon_cli.search.loop import run_search
+from archon_cli.search.preflight import check_search_config
 from archon_cli.search.replay import replay_trial
 from archon_cli.search.results import compare_with_best, run_summary, trial_rows
 from archon_cli.search.status import Status
@@ -76,6 +77,7 @@ def search(
     if cfg.execution.executor == "local" and (cfg.execution.ray_address is not None or cfg.replicated()):
         raise ConfigError("--executor local: ray_address and models with replicas > 1 need --executor ray")
     if resume is None:
+        check_search_config(cfg, config or "search config")  # every problem now, nothing left behind
         run = RunDir.create(Path(runs_dir) if runs_dir is not None else Path(cfg.runs_dir), cfg.name)
     elif updates:
         run.write_config(cfg)
