@@ -102,9 +102,9 @@ def search(
               f"{summary['engine_tokens']} engine tokens; wall {status.elapsed:.0f}s", soft_wrap=True)
     if run.best_yaml.is_file():
         out.print(f"best: {run.best_yaml}", soft_wrap=True)
-        if cfg.search.verdict.enabled and not no_verdict:
-            _verdict(run, cfg, out)
     out.print(f"run dir: {run.path}", soft_wrap=True)
+    if run.best_yaml.is_file() and cfg.search.verdict.enabled and not no_verdict:
+        _verdict(run, cfg, out)  # last: the line a user reads is the result and its confidence
     if status.failure is not None:
         raise SearchFailed(f"every trial failed ({status.evaluated} run): {status.failure}")
 

@@ -17,8 +17,10 @@ from archon_cli.config.pipeline import ModelSpec
 from archon_cli.config.search import is_search_config, is_space, parse_search_config
 from archon_cli.config.space import SpaceSpec, parse_space
 from archon_cli.pipeline import Pipeline
+from archon_cli.search.objective import rung_sizes
 from archon_cli.search.preflight import check_search_config, check_space, referenced_aliases
 from archon_cli.search.space import SpaceSummary
+from archon_cli.search.study import missing_baselines
 
 
 def register(app: typer.Typer) -> None:
@@ -61,6 +63,12 @@ def _space(file: Path, data: object) -> None:
     stand_in = ModelSpec(model="local/smollm2-135m")
     models = space.models or {alias: stand_in for alias in referenced_aliases(space) or ["default"]}
     _print_space(f"{file}: valid search space", space, check_space(space, models, file))
+    _warn_baselines(space, models, None)
+
+
+def _warn_baselines(space: SpaceSpec, models: dict[str, ModelSpec], calls_budget: int | None) -> None:
+    for warning in missing_baselines(space, models, calls_budget):
+        console(stderr=True).print(f"warning: {warning}", soft_wrap=True, markup=False)
 
 
 def _search_config(file: Path, data: object) -> None:
@@ -72,7 +80,10 @@ def _search_config(file: Path, data: object) -> None:
     split = (f"{t.search_size} search" if t.search_size else f"{t.search_fraction:.0%} search") + \
         (f" / {t.test_size} test" if t.test_size else " / rest test")
     out.print(f"task: {t.dataset} ({t.size or 'default'} examples, {split}, split seed {t.split_seed})")
+    rungs = rung_sizes(s.fidelity.rungs, 10**9)[:-1]  # as raised to the rung floor, before the split's size
     out.print(f"search: {s.trials} trials, {s.sampler} sampler, objectives {s.objectives}, "
-              f"fidelity rungs {s.fidelity.rungs or 'none'}")
+              f"fidelity rungs {rungs or 'none'}" + (f" (asked {s.fidelity.rungs})" if rungs != s.fidelity.rungs
+                                                     else ""))
     limits = {k: v for k, v in b.model_dump().items() if v is not None}
     out.print(f"budget: {limits or 'unlimited'}")
+    _warn_baselines(cfg.resolved_space(), cfg.resolved_models(), b.calls_per_query)

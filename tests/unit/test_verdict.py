@@ -12,10 +12,12 @@ import pytest
 
 from archon_cli.cli.app import main
 from archon_cli.components.validate import parse_pipeline
+from archon_cli.config.search import load_search_config
 from archon_cli.evaluate import aevaluate
 from archon_cli.llm.session import open_client
 from archon_cli.pipeline import Pipeline
 from archon_cli.runs import RunDir
+from archon_cli.search.study import missing_baselines, seed_architectures
 from archon_cli.search.verdict import compare
 from archon_cli.tasks.loading import load_task
 from tests.fakes import FakeLLM
@@ -83,3 +85,17 @@ def test_search_writes_a_verdict_that_show_and_replay_print(tmp_path: Path, fake
     assert verdict["lines"][1].strip() in " ".join(capsys.readouterr().out.split())
     assert main(["replay", str(run.path), "--limit", "5"]) == 0
     assert "a single call" in capsys.readouterr().out
+
+
+def test_the_quickstart_space_holds_the_greedy_single_call_and_validate_warns_when_a_space_does_not(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = load_search_config(Path(__file__).resolve().parents[2] / "configs" / "quickstart.yaml")
+    seeds = seed_architectures(cfg.resolved_space(), cfg.resolved_models(), cfg.budget.calls_per_query)
+    assert seeds[0].label == "single-model" and seeds[0].temperature == 0.0
+    assert missing_baselines(cfg.resolved_space(), cfg.resolved_models(), cfg.budget.calls_per_query) == []
+    space = tmp_path / "hot.yaml"
+    space.write_text("name: hot\nmodels: {m: {model: fake/x}}\nlayers:\n"
+                     "  - component: {type: generator, params: {samples: {choices: [1, 3]}, temperature: 0.7}}\n")
+    assert main(["validate", str(space)]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "cannot express one greedy call" in err and "majority vote" in err
