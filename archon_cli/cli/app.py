@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import sys
 import warnings
+from importlib.metadata import version
 
-import click
 import typer
+from typer.exceptions import TyperException
 
 from archon_cli.cli import datasets, eval, export, replay, run, score, search, show, validate
 from archon_cli.errors import ArchonError
@@ -24,13 +25,24 @@ app = typer.Typer(
 )
 
 
-def _register_commands() -> None:
-    for module in (search, replay, export, run, eval, score, validate, show, datasets):
-        module.register(app)
+def _version(value: bool) -> None:
+    if value:
+        print(f"archon-cli {version('archon-cli')}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _options(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                          help="print the version and exit")) -> None:
+    """Search for the best compound LLM system (ensembles, sampling, ranking, fusion, critique,
+    verification, unit tests, voting) for a task."""
+
+
+for _module in (search, replay, export, run, eval, score, validate, show, datasets):
+    _module.register(app)
 
 
 def main(argv: list[str] | None = None) -> int:
-    _register_commands()
     # A Ctrl-C cancels in-flight HTTP calls; the coroutines left behind are expected, not news.
     warnings.filterwarnings("ignore", message="coroutine .* was never awaited", category=RuntimeWarning)
     try:
@@ -38,12 +50,16 @@ def main(argv: list[str] | None = None) -> int:
     except ArchonError as exc:
         _error(str(exc))
         return exc.exit_code
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except (KeyboardInterrupt, click.Abort):
+    except TyperException as exc:  # typer's own (vendored) click errors: usage, bad values
+        show = getattr(exc, "show", None)  # usage errors print the usage line and a hint
+        if show is not None:
+            show()
+        else:
+            _error(exc.format_message())
+        return int(exc.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
         code = 130
     if code == 130:  # typer turns KeyboardInterrupt into Exit(130) and returns it
         _error("interrupted")
