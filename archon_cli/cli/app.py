@@ -50,8 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     except ArchonError as exc:
         _error(str(exc))
         return exc.exit_code
-    except typer.Exit as exc:
-        return int(exc.exit_code)
+    except typer.Exit as exc:  # typer turns KeyboardInterrupt into Exit(130)
+        code = int(exc.exit_code)
     except TyperException as exc:  # typer's own (vendored) click errors: usage, bad values
         show = getattr(exc, "show", None)  # usage errors print the usage line and a hint
         if show is not None:
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.exit_code)
     except (KeyboardInterrupt, typer.Abort):
         code = 130
-    if code == 130:  # typer turns KeyboardInterrupt into Exit(130) and returns it
+    if code == 130:
         _error("interrupted")
     return code if isinstance(code, int) else 0
 
