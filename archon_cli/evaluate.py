@@ -57,7 +57,7 @@ async def aevaluate(pipeline: Pipeline, examples: Sequence[Example], scorer: Sco
     results = await pipeline.arun([ex.to_input() for ex in examples], client, on_done)
     evaluation = Evaluation(results, [], wall_s=time.perf_counter() - start)
     answered = [(ex, res.output) for ex, res in zip(examples, results, strict=True) if res.output is not None]
-    scored = iter(scorer.score_many(answered))  # one batch: sandbox runs and judge calls go concurrently
+    scored = iter(scorer.score_outputs(answered))  # one batch: sandbox runs and judge calls go concurrently
     for ex, res in zip(examples, results, strict=True):
         if res.output is None:
             evaluation.scores.append(0.0)  # no answer is a wrong answer

@@ -78,6 +78,13 @@ class Scorer(ABC):
     @abstractmethod
     def score(self, example: Example, output: str) -> float: ...
 
+    def score_outputs(self, pairs: list[tuple[Example, str]]) -> list[float | ScoreError]:
+        """What commands call: a blank output is a wrong answer (0) for every scorer, whatever the
+        reference (one that normalizes to nothing, a regex matching ""); the rest go to `score_many`."""
+        answered = [(ex, out) for ex, out in pairs if out.strip()]
+        scored = iter(self.score_many(answered) if answered else [])
+        return [next(scored) if out.strip() else 0.0 for _, out in pairs]
+
     def score_many(self, pairs: list[tuple[Example, str]]) -> list[float | ScoreError]:
         """Score each (example, output); a ScoreError is returned in place, not raised."""
         results: list[float | ScoreError] = []
