@@ -50,7 +50,7 @@ def main() -> None:
 
 def _run(source: str, namespace: dict[str, Any], filename: str, stderr: Any) -> bool:
     try:
-        exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - this is the sandbox
+        exec(compile(source, filename, "exec"), namespace)  # we are the sandbox: the code runs here
     except BaseException:  # SystemExit and KeyboardInterrupt included: a failure, not an exit
         try:
             traceback.print_exc(file=stderr)

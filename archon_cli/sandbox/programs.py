@@ -97,7 +97,8 @@ def _free_names(code: str, tree: ast.Module | None) -> set[str]:
     """Names `code` reads but never binds (nor are builtins)."""
     if tree is None:  # a fragment (e.g. a body): any identifier may be a use
         return set(re.findall(r"[A-Za-z_]\w*", code)) - _BUILTINS
-    used, bound = set(), set()
+    used: set[str] = set()
+    bound: set[str] = set()
     for n in ast.walk(tree):
         if isinstance(n, ast.Name):
             (used if isinstance(n.ctx, ast.Load) else bound).add(n.id)
