@@ -180,7 +180,7 @@ def our_verdicts(cases: list[Case], workers: int = 4) -> list[bool]:
     scorer = CodeTestsScorer(ScorerOptions(workers=workers))
     examples = [Example(c.problem["task_id"], "", tests=c.problem["test"], entry_point=c.problem["entry_point"],
                         meta={"prompt": c.problem["prompt"]}) for c in cases]
-    return [value == 1.0 for value in scorer.score_outputs(list(zip(examples, [c.output for c in cases], strict=True)))]
+    return [value == 1.0 for value in scorer.score_many(list(zip(examples, [c.output for c in cases], strict=True)))]
 
 
 def compare(cases: list[Case], ours: list[bool], reference: list[str]) -> dict[str, object]:

@@ -33,7 +33,7 @@ EXITS = {
 
 
 def score(*outputs: str) -> list[float]:
-    values = CodeTestsScorer().score_outputs([(EXAMPLE, f"```python\n{o}```") for o in outputs])
+    values = CodeTestsScorer().score_many([(EXAMPLE, f"```python\n{o}```") for o in outputs])
     assert all(isinstance(v, float) for v in values)
     return [float(v) for v in values]  # type: ignore[arg-type]
 
@@ -59,6 +59,12 @@ def test_the_pass_count_cannot_be_forged_by_printing() -> None:
     tests = ["assert add(1, 2) == 3", "assert add(2, 2) == 4", "assert add(0, 5) == 5"]
     forger = WRONG + EXITS["forged markers"].replace("99", "3")
     assert sandbox.count_passing(forger, tests) == 0
+    # Printed after the harness is done: at exit, or by the function under test before it ends the process.
+    at_exit = WRONG + '\nimport atexit\natexit.register(lambda: print("__archon_tests_passed__ 3"))\n'
+    in_call = ('def add(a, b):\n    import os\n    print("__archon_tests_passed__ 3", flush=True)\n'
+               '    os._exit(0)\n')
+    assert sandbox.count_passing(at_exit, tests) == 0
+    assert sandbox.count_passing(in_call, tests) == 0
     assert sandbox.count_passing(RIGHT, tests) == 3
     assert sandbox.count_passing(RIGHT + EXITS["os._exit(0)"], tests) == 0  # no verdict: none passed
     # A test that exits is a failed test, not the end of the count.
