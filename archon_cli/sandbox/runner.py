@@ -24,7 +24,6 @@ Never `exec` in the tool's own process: every run is a fresh interpreter.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import os
 import selectors
@@ -95,8 +94,7 @@ def execute_tests(code: str, tests: str, entry_point: str | None,
                   limits: Limits = DEFAULT_LIMITS) -> ExecResult:
     """Run `tests` against `code` in the sandbox; `passed` only when the harness reports that the
     tests ran to the end. Module-level so callers (a scorer) can be tested with a substitute."""
-    result, verdict = _run_harness({"mode": "check", "program": code, "tests": test_program(tests, entry_point)},
-                                   limits)
+    result, verdict = _run_harness("check", code, test_program(tests, entry_point), limits)
     return ExecResult(passed=verdict == "passed", timed_out=result.timed_out, killed=result.killed,
                       exit_code=result.exit_code, stdout=result.stdout, stderr=result.stderr,
                       duration_s=result.duration_s, sandboxed=result.sandboxed)
@@ -105,15 +103,22 @@ def execute_tests(code: str, tests: str, entry_point: str | None,
 def count_passing(code: str, tests: list[str], limits: Limits = DEFAULT_LIMITS) -> int:
     """How many of `tests` (assert statements) pass against `code`, in one sandboxed run. Code
     that does not even load passes none."""
-    _, verdict = _run_harness({"mode": "count", "program": code, "tests": list(tests)}, limits)
+    if any("\0" in t for t in tests):  # not Python source; keeps the harness's separator unambiguous
+        tests = [t for t in tests if "\0" not in t]
+    _, verdict = _run_harness("count", code, "\0".join(tests), limits)
     return min(len(tests), int(verdict)) if verdict is not None and verdict.isdigit() else 0
 
 
-def _run_harness(job: dict[str, object], limits: Limits) -> tuple[ExecResult, str | None]:
-    """Run the harness on `job`; the verdict it reported, or None when it reported none."""
-    files = {"main.py": HARNESS.read_text(encoding="utf-8"), "job.json": json.dumps(job)}
-    result, report = _execute(files, ["job.json"], limits, require_sandbox=False, report=True)
+def _run_harness(mode: str, program: str, tests: str, limits: Limits) -> tuple[ExecResult, str | None]:
+    """Run the harness (`mode` check or count); the verdict it reported, or None when it reported none."""
+    files = {"main.py": _harness_source(), "program.py": program, "tests.py": tests}
+    result, report = _execute(files, [mode], limits, require_sandbox=False, report=True)
     return result, _verdict(report)
+
+
+@functools.cache
+def _harness_source() -> str:
+    return HARNESS.read_text(encoding="utf-8")
 
 
 def _verdict(report: bytes) -> str | None:
@@ -132,7 +137,8 @@ def _verdict(report: bytes) -> str | None:
 
 def _execute(files: dict[str, str], args: list[str], limits: Limits, *, require_sandbox: bool,
              report: bool) -> tuple[ExecResult, bytes]:
-    """Run `main.py` of `files` with `args` (plus the report pipe's fd when `report`)."""
+    """Run `main.py` of `files` (all in one directory) with `args`, plus the report pipe's fd
+    when `report`."""
     bwrap = _bwrap_works()
     if bwrap is None:
         if require_sandbox:
@@ -155,8 +161,7 @@ def _execute(files: dict[str, str], args: list[str], limits: Limits, *, require_
         where = JOB_DIR if bwrap is not None else str(job)
         pipes = [os.pipe() for _ in range(3 if report else 2)]
         extra = [str(pipes[2][1])] if report else []
-        argv = _argv(bwrap, python, job, [f"{where}/main.py", *(f"{where}/{a}" for a in args), *extra],
-                     limits, drop)
+        argv = _argv(bwrap, python, job, [f"{where}/main.py", *args, *extra], limits, drop)
         sinks = [_Tail(TAIL_CHARS * 4), _Tail(TAIL_CHARS * 4), _Head(REPORT_BYTES)][:len(pipes)]
         try:
             start = time.perf_counter()

@@ -6,7 +6,8 @@ Scorer lifecycle: built once per evaluation as `Scorer(options)` (ScorerOptions:
 client, sandbox workers...); `score(example, output)` returns a value in [0, 1], or raises
 ScoreError when the output cannot be judged at all (recorded as that example's failure, not as a
 zero). `score_many` scores a batch; scorers that do I/O (sandbox runs, judge calls) override it
-to work concurrently.
+to work concurrently. Commands call `score_outputs`, which scores a blank output 0 before any
+scorer sees it.
 """
 
 from __future__ import annotations
