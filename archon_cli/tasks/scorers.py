@@ -25,6 +25,8 @@ class NumericScorer(Scorer):
     description = "final number equals the reference"
 
     def score(self, example: Example, output: str) -> float:
+        if not output.strip():  # no answer; "" would equal a blank reference
+            return 0.0
         predicted = extract_answer(output)
         expected = normalize_number(_reference(example))
         try:
@@ -39,7 +41,7 @@ class ExactScorer(Scorer):
     description = "output equals the reference (surrounding whitespace ignored)"
 
     def score(self, example: Example, output: str) -> float:
-        return float(output.strip() == _reference(example).strip())
+        return float(bool(output.strip()) and output.strip() == _reference(example).strip())
 
 
 def normalize_text(text: str) -> str:
@@ -87,7 +89,7 @@ class RegexScorer(Scorer):
             pattern = re.compile(_reference(example), re.IGNORECASE | re.MULTILINE)
         except re.error as exc:
             raise ScoreError(f"example {example.id}: bad regular expression in reference: {exc}") from None
-        return float(pattern.search(output) is not None)
+        return float(bool(output.strip()) and pattern.search(output) is not None)
 
 
 LETTERS = "ABCDEFGHIJ"

@@ -89,6 +89,8 @@ def test_an_empty_output_never_scores_1() -> None:
         scorer = SCORERS.get(name)(ScorerOptions())
         for blank in ("", "   \n"):
             assert scorer.score_outputs([(example, blank)]) == [0.0], name
+    for name, ref in (("exact", ""), ("numeric", ""), ("regex", ".*"), ("normalized", "the")):
+        assert score(name, "", ref) == 0.0, name  # called directly, too
     regex = SCORERS.get("regex")()
     assert regex.score_outputs([(Example("x", "q", reference=".*"), ""), (Example("y", "q", reference="a"), "a")]) \
         == [0.0, 1.0]
