@@ -59,7 +59,7 @@ async def aevaluate(pipeline: Pipeline, examples: Sequence[Example], scorer: Sco
     answered = [(ex, res.output) for ex, res in zip(examples, results, strict=True) if res.output is not None]
     # One batch (sandbox runs and judge calls go concurrently), off the event loop: trials
     # running beside this one keep their calls going while it is scored.
-    scored = iter(await asyncio.to_thread(scorer.score_many, answered))
+    scored = iter(await asyncio.to_thread(scorer.score_outputs, answered))
     for ex, res in zip(examples, results, strict=True):
         if res.output is None:
             evaluation.scores.append(0.0)  # no answer is a wrong answer

@@ -40,7 +40,7 @@ def score_command(
     with scorer_options(judge_model, judge_mode, workers) as options:
         score_fn = SCORERS.get(scorer or default)(options)
         answered = [(ex, text) for ex in scored if (text := preds[ex.id]) is not None]
-        results = iter(score_fn.score_many(answered))
+        results = iter(score_fn.score_outputs(answered))
         for ex in scored:
             if preds[ex.id] is None:
                 values.append(0.0)  # no answer is a wrong answer

@@ -6,7 +6,8 @@ Scorer lifecycle: built once per evaluation as `Scorer(options)` (ScorerOptions:
 client, sandbox workers...); `score(example, output)` returns a value in [0, 1], or raises
 ScoreError when the output cannot be judged at all (recorded as that example's failure, not as a
 zero). `score_many` scores a batch; scorers that do I/O (sandbox runs, judge calls) override it
-to work concurrently.
+to work concurrently. Commands call `score_outputs`, which scores a blank output 0 before any
+scorer sees it.
 """
 
 from __future__ import annotations
@@ -84,6 +85,13 @@ class Scorer(ABC):
 
     @abstractmethod
     def score(self, example: Example, output: str) -> float: ...
+
+    def score_outputs(self, pairs: list[tuple[Example, str]]) -> list[float | ScoreError]:
+        """What commands call: a blank output is a wrong answer (0) for every scorer, whatever the
+        reference (one that normalizes to nothing, a regex matching ""); the rest go to `score_many`."""
+        answered = [(ex, out) for ex, out in pairs if out.strip()]
+        scored = iter(self.score_many(answered) if answered else [])
+        return [next(scored) if out.strip() else 0.0 for _, out in pairs]
 
     def score_many(self, pairs: list[tuple[Example, str]]) -> list[float | ScoreError]:
         """Score each (example, output); a ScoreError is returned in place, not raised."""
