@@ -16,7 +16,6 @@ def datasets() -> None:
     """List the built-in datasets (size, scorer, licence) and scorers."""
     from rich.table import Table
 
-
     table = Table("dataset", "size", "scorer", "licence", "description")
     for name, cls in DATASETS:
         size = cls().size()

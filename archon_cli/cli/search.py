@@ -57,7 +57,6 @@ def search(
     """Search for the best architecture under the config's budget; writes a run directory."""
     from rich.live import Live
 
-
     if resume is not None:
         run = RunDir.open(resume)
         cfg = run.load_config()

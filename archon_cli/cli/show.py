@@ -46,7 +46,6 @@ def runs(runs_dir: Path = typer.Argument(Path("runs"), help="a runs directory"))
     """List the runs in a directory: name, trials, best accuracy, stop reason."""
     from rich.table import Table
 
-
     table = Table("run", "trials", "best accuracy", "stopped")
     for run in list_runs(runs_dir):
         try:

@@ -34,7 +34,6 @@ class EngineSupervisor:
     def __init__(self, models: dict[str, dict[str, Any]], multi_node: bool) -> None:
         import ray
 
-
         remote_replica = ray.remote(EngineReplica)
         self.replicas: dict[str, list[Any]] = {}
         for model, data in models.items():

@@ -35,3 +35,22 @@ def test_version_and_a_usage_error_through_the_real_entry_point() -> None:
     assert done.returncode == 0 and done.stdout.strip() == f"archon-cli {version('archon-cli')}"
     bad = subprocess.run([str(exe), "serch"], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr and "serch" in bad.stderr
+
+
+def test_every_command_is_listed_with_its_own_help_and_help_imports_no_command() -> None:
+    import importlib
+
+    import typer
+
+    from archon_cli.cli.app import COMMANDS
+
+    for name, (module, short) in COMMANDS.items():
+        commands = typer.Typer()
+        importlib.import_module(f"archon_cli.cli.{module}").register(commands)
+        real = typer.main.get_group(commands).commands[name]
+        assert " ".join((real.help or "").split()) == short, name
+    code = ("import sys; from archon_cli.cli.app import main; main(['--help']); "
+            "print(sorted(m for m in sys.modules if m.startswith('archon_cli.')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    loaded = done.stdout.strip().splitlines()[-1]
+    assert "archon_cli.cli.search" not in loaded and "archon_cli.config" not in loaded, loaded
