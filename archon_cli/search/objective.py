@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import math
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from archon_cli.config.pipeline import PipelineSpec
 from archon_cli.config.search import Objective
-from archon_cli.evaluate import aevaluate
+from archon_cli.evaluate import Evaluation, aevaluate
 from archon_cli.llm.client import LLMClient
 from archon_cli.llm.usage import Usage
 from archon_cli.pipeline import ExampleResult, Pipeline
@@ -143,16 +143,27 @@ def promotion(value: float, n: int, competitors: Sequence[float], eta: int) -> s
 
 
 Report = Callable[[TrialProgress], None]
+# Scores a chunk of examples, calling back as each finishes: the pipeline through an LLM
+# client in a search, a table lookup in the search-quality benchmark.
+EvaluateChunk = Callable[[Sequence[Example], Callable[[ExampleResult], None]], Awaitable[Evaluation]]
 
 
-async def run_trial(job: TrialJob, client: LLMClient, report: Report | None = None) -> TrialOutcome:
+async def run_trial(job: TrialJob, client: LLMClient | None, report: Report | None = None,
+                    evaluate: EvaluateChunk | None = None) -> TrialOutcome:
     """Evaluate `job.spec` on growing prefixes of `job.examples` (incrementally: each rung only
-    runs the new examples), reporting progress after every example."""
+    runs the new examples), reporting progress after every example. `evaluate` replaces running
+    the pipeline with `client`."""
     try:
         pipeline = Pipeline(job.spec)
         estimate = pipeline.estimate_calls()
     except Exception as exc:  # trial boundary: a component that cannot even be built
         return TrialOutcome("fail", f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+    if evaluate is None:
+        if client is None:
+            raise TypeError("run_trial needs an LLM client or an evaluate function")
+
+        def evaluate(chunk: Sequence[Example], on_done: Callable[[ExampleResult], None]) -> Awaitable[Evaluation]:
+            return aevaluate(pipeline, chunk, job.scorer, client, on_done=on_done)
     out = TrialOutcome("complete", calls_per_query=estimate.calls)
     if job.calls_budget is not None and estimate.calls > job.calls_budget:
         out.state, out.reason = "infeasible", f"{estimate.calls} calls per query > budget {job.calls_budget}"
@@ -172,7 +183,7 @@ async def run_trial(job: TrialJob, client: LLMClient, report: Report | None = No
     try:
         for k, size in enumerate(sizes):
             chunk = job.examples[done:size]
-            evaluation = await aevaluate(pipeline, chunk, job.scorer, client, on_done=example_done)
+            evaluation = await evaluate(chunk, example_done)
             for ex, res, score in zip(chunk, evaluation.results, evaluation.scores, strict=True):
                 out.usage.merge(res.usage)
                 out.predictions.append({"id": ex.id, "input": ex.input, "reference": ex.reference,
