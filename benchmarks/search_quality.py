@@ -27,6 +27,7 @@ sys.path.insert(0, str(HERE.parent))  # benchmarks.landscape, when run as a scri
 STRATEGIES: dict[str, dict[str, Any]] = {
     "random": {"sampler": "random", "seed_architectures": False},
     "tpe": {"sampler": "tpe", "seed_architectures": False},
+    "greedy": {"sampler": "greedy", "seed_architectures": False},  # Archon's axis-by-axis search
     "default": {},  # the product's defaults: TPE, seed architectures, the config's halving
 }
 

@@ -76,7 +76,8 @@ class VerdictSettings(Strict):
 
 class SearchSettings(Strict):
     trials: Int = Field(20, ge=1, le=MAX_TRIALS)
-    sampler: Literal["tpe", "random", "grid", "nsga2", "gp"] = "tpe"  # TPE: robust default for conditional spaces
+    # TPE: robust default for conditional spaces; greedy: Archon's one-axis-at-a-time search
+    sampler: Literal["tpe", "random", "grid", "nsga2", "gp", "greedy"] = "tpe"
     # ["accuracy"] = single objective (budget as constraints); ["accuracy", COST] = Pareto front.
     objectives: list[Objective] = Field(default_factory=_accuracy_only, min_length=1, max_length=2)
     seed: Int = Field(0, ge=0, le=MAX_SEED)  # sampler seed

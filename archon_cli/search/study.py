@@ -16,6 +16,7 @@ from archon_cli.config.space import SpaceSpec
 from archon_cli.errors import MissingDependencyError
 from archon_cli.pipeline import Pipeline
 from archon_cli.runs import STUDY_NAME, RunDir
+from archon_cli.search.greedy import greedy_sampler
 from archon_cli.search.space import enumerate_space
 
 TPE_STARTUP = 4  # random trials before TPE models the space: small, since our budgets allow few trials
@@ -49,6 +50,8 @@ def make_sampler(cfg: SearchConfig) -> Any:
         except ImportError:
             raise MissingDependencyError("the gp sampler needs torch and scipy: pip install torch scipy") from None
         return optuna.samplers.GPSampler(seed=s.seed, n_startup_trials=TPE_STARTUP)
+    if s.sampler == "greedy":
+        return greedy_sampler(s.seed)
     # random, and grid (the grid is enqueued; the random sampler fills anything left)
     return optuna.samplers.RandomSampler(seed=s.seed)
 

@@ -46,3 +46,25 @@ def test_a_search_over_a_table_reports_the_tables_scores_and_spend(tmp_path: Pat
 
 def run_spec(run: RunDir, number: int) -> PipelineSpec:
     return load_pipeline(run.trial_dir(number) / "pipeline.yaml")
+
+
+def test_the_greedy_sampler_changes_one_axis_of_the_best_at_a_time(tmp_path: Path) -> None:
+    cfg = load_search_config(search_config(tmp_path, sampler="greedy", trials=10, size=40, search_size=20,
+                                           seed_architectures=False))
+    examples, _ = load_task(cfg.task.dataset, None, limit=cfg.task.size, seed=cfg.task.seed)
+    table: Table = {}
+    for point in enumerate_space(cfg.resolved_space(), cfg.resolved_models()):
+        assert point.spec is not None
+        key = layers_key(point.spec)
+        for ex in examples:
+            table[(key, ex.id)] = (float(zlib.crc32(f"{key}{ex.id}".encode()) % 3 == 0), 2, 30, 10)
+    run = RunDir.create(tmp_path / "runs", "t")
+    run_search(cfg, run, TableExecutor(table), resume=False)
+    trials = [t for t in open_study(run, cfg).get_trials(deepcopy=False) if t.user_attrs.get("outcome") == "complete"]
+    assert len(trials) >= 5
+    best_so_far = trials[0]
+    for t in trials[1:]:  # each proposal differs from the best before it in one decision (plus what depends on it)
+        changed = {k for k in set(t.params) | set(best_so_far.params) if t.params.get(k) != best_so_far.params.get(k)}
+        assert changed and not {"L0.generator.samples", "L1.choice"} <= changed, (t.params, best_so_far.params)
+        if t.values[0] > best_so_far.values[0]:
+            best_so_far = t
