@@ -12,6 +12,8 @@ import click
 import typer
 
 from archon_cli.errors import ArchonError
+from archon_cli.fsutil import storage_failure
+from archon_cli.redact import redact
 
 app = typer.Typer(
     name="archon",
@@ -46,6 +48,11 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except (KeyboardInterrupt, click.Abort):
         code = 130
+    except Exception as exc:  # the edge: a full disk or I/O error raised in a library (SQLAlchemy, Optuna)
+        if (storage := storage_failure(exc)) is None:
+            raise
+        _error(str(storage))
+        return storage.exit_code
     if code == 130:  # typer turns KeyboardInterrupt into Exit(130) and returns it
         _error("interrupted")
     return code if isinstance(code, int) else 0
@@ -53,8 +60,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def _error(message: str) -> None:
     from rich.console import Console
+    from rich.markup import escape
 
-    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(redact(message))}", markup=True,
+                                                soft_wrap=True)
 
 
 def entry() -> None:
