@@ -147,7 +147,7 @@ class LLMClient:
         try:
             raw = await provider.complete(messages, sampling)
         except BaseException as exc:
-            if isinstance(exc, CallTimeout) or (isinstance(exc, asyncio.CancelledError) and deadline_expired()):
+            if isinstance(exc, CallTimeout) or deadline_expired():  # a library may wrap the cancellation
                 outcome = "timeout"
             elif isinstance(exc, asyncio.CancelledError):
                 outcome = "cancelled"
