@@ -146,5 +146,5 @@ def test_limit_stops_reading_early(tmp_path: Path) -> None:
     f = write(tmp_path / "big.jsonl", lines)
     examples, _ = load_task(str(f), None, limit=5)
     assert [e.input for e in examples] == ["q0", "q1", "q2", "q3", "q4"]
-    with pytest.raises(DatasetError, match="big.jsonl:100001: not valid JSON"):
+    with pytest.raises(DatasetError, match=r"big\.jsonl:100001: not valid JSON"):
         load_file(f)

@@ -64,7 +64,7 @@ def test_hosted_endpoint_that_hangs_or_trickles_fails_within_timeout_s(url: str,
     """`trickle` sends a byte every 0.2 s: httpx's read timeout never fires, the deadline does."""
     client = LLMClient(hosted(url, model, timeout_s=3, idle_timeout_s=1), EngineSource())
     start = time.monotonic()
-    with pytest.raises(LLMCallError, match="no answer within timeout_s=3 s|failed after"):
+    with pytest.raises(LLMCallError, match=r"no answer within timeout_s=3 s|failed after"):
         ask(client)
     assert time.monotonic() - start < 3 + 2  # the deadline, plus a little for the error path
     assert client.failed_attempts.get("timeout", 0) >= 1
@@ -76,7 +76,7 @@ def test_engine_that_trickles_fails_after_idle_timeout_and_retries_are_bounded(u
     spec = {"m": ModelSpec(model="vllm/trickle", idle_timeout_s=0.5)}
     client = LLMClient(spec, FixedEngine(url))
     start = time.monotonic()
-    with pytest.raises(LLMCallError, match="failed after 5 attempts: .*no token from the engine for 0.5 s"):
+    with pytest.raises(LLMCallError, match=r"failed after 5 attempts: .*no token from the engine for 0\.5 s"):
         ask(client)
     assert time.monotonic() - start < 5 * 0.5 + 3
     assert client.failed_attempts == {"timeout": 5}
@@ -85,13 +85,14 @@ def test_engine_that_trickles_fails_after_idle_timeout_and_retries_are_bounded(u
 def test_engine_with_a_total_deadline_set_by_the_user(url: str) -> None:
     client = LLMClient({"m": ModelSpec(model="vllm/hang", idle_timeout_s=30, timeout_s=1.5)}, FixedEngine(url))
     start = time.monotonic()
-    with pytest.raises(LLMCallError, match="no answer within timeout_s=1.5 s"):
+    with pytest.raises(LLMCallError, match=r"no answer within timeout_s=1\.5 s"):
         ask(client)
     assert time.monotonic() - start < 3
     assert client.failed_attempts == {"timeout": 1}
 
 
-@pytest.mark.parametrize(("model", "error"), [("500", "failed after 5 attempts"), ("garbage", "failed after 5 attempts: .*Expecting value")])
+@pytest.mark.parametrize(("model", "error"), [("500", r"failed after 5 attempts"),
+                                              ("garbage", r"failed after 5 attempts: .*Expecting value")])
 def test_server_errors_and_garbage_fail_clearly(url: str, model: str, error: str,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(client_module, "BACKOFF_S", 0.01)

@@ -70,7 +70,7 @@ def test_silent_or_trickling_engine_fails_after_the_idle_timeout(url: str, model
 
 
 def test_garbage_body_is_a_transient_error(url: str) -> None:
-    with pytest.raises(TransientError, match="not a chat-completion stream|malformed"):
+    with pytest.raises(TransientError, match=r"not a chat-completion stream|malformed"):
         call(url, "garbage")
 
 
