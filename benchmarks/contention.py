@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -59,24 +60,34 @@ def eval_once(pipeline: Path, limit: int, work: Path, tag: str, loaded: bool) ->
     cmd = [sys.executable, "-m", "archon_cli", "eval", str(pipeline), "--dataset", "arithmetic",
            "--limit", str(limit), "--no-cache"]
     hog = subprocess.Popen([sys.executable, "-c", HOG]) if loaded else None
+    run = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
     try:
         start = time.perf_counter()
-        done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=1800)
+        _, stderr = run.communicate(timeout=1800)
         wall = time.perf_counter() - start
     finally:
+        if run.poll() is None:
+            run.send_signal(signal.SIGINT)  # archon stops its engine on Ctrl-C
+            run.wait()
         if hog is not None:
             hog.kill()
             hog.wait()
     lines = [json.loads(line) for line in log.read_text().splitlines()] if log.is_file() else []
     failed = [c for c in lines if c.get("outcome", "ok") != "ok"]
     tokens = sum(c["completion_tokens"] for c in lines if c.get("outcome", "ok") == "ok")
-    return {"wall_s": round(wall, 2), "exit_code": done.returncode, "engine_calls": len(lines) - len(failed),
+    return {"wall_s": round(wall, 2), "exit_code": run.returncode, "engine_calls": len(lines) - len(failed),
             "completion_tokens": tokens, "cut_short": len(failed),
             "cut_short_outcomes": sorted({c["outcome"] for c in failed}),
-            "stderr_tail": done.stderr.strip().splitlines()[-1:] if done.returncode else []}
+            "stderr_tail": stderr.strip().splitlines()[-1:] if run.returncode else []}
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main() -> None:
+    # SIGTERM (e.g. `timeout`) unwinds like Ctrl-C, so the hog and the eval are stopped, not orphaned
+    signal.signal(signal.SIGTERM, _interrupt)
     parser = argparse.ArgumentParser()
     parser.add_argument("--pipeline", type=Path, default=ROOT / "configs/single_model.yaml")
     parser.add_argument("--limit", type=int, default=12)
