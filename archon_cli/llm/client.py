@@ -10,11 +10,14 @@ asked to do, attempts cut short included, so budgets can charge work that was in
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import fcntl
 import json
 import os
 import random
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,23 @@ from archon_cli.redact import error_text, register_key_env
 
 RETRIES = 4  # transient failures (timeouts, 429, 5xx, a restarting engine) get this many retries
 BACKOFF_S = 0.5  # first wait; doubles per retry, with jitter (at most ~12 s in all)
+
+
+# The meter of the innermost `metered()` block of this task (tasks it starts inherit it).
+_METER: contextvars.ContextVar[Usage | None] = contextvars.ContextVar("archon_spend_meter", default=None)
+
+
+@contextmanager
+def metered() -> Iterator[Usage]:
+    """What the engines are asked to do by the calls made in this block and in the tasks it
+    starts (a trial): calls = attempts, tokens and USD, attempts cut short included. Read it
+    after the block ends however it ended (finished, failed, cancelled by a budget or Ctrl-C)."""
+    usage = Usage()
+    token = _METER.set(usage)
+    try:
+        yield usage
+    finally:
+        _METER.reset(token)
 
 
 # Set to a file path to append every engine call to it as a JSON line (any process, any node
@@ -168,12 +188,14 @@ class LLMClient:
         return raw
 
     def _spend(self, prompt_tokens: int, completion_tokens: int, price: Price, latency_s: float) -> None:
-        spent = self.spent
-        spent.calls += 1
-        spent.prompt_tokens += prompt_tokens
-        spent.completion_tokens += completion_tokens
-        spent.usd += (prompt_tokens * price.input_per_mtok + completion_tokens * price.output_per_mtok) / 1e6
-        spent.latency_s += latency_s
+        usd = (prompt_tokens * price.input_per_mtok + completion_tokens * price.output_per_mtok) / 1e6
+        for spent in (self.spent, _METER.get()):
+            if spent is not None:
+                spent.calls += 1
+                spent.prompt_tokens += prompt_tokens
+                spent.completion_tokens += completion_tokens
+                spent.usd += usd
+                spent.latency_s += latency_s
 
 
 def _priced(raw: RawCompletion, price: Price, latency_s: float, *, cached: bool) -> Completion:

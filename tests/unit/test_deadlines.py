@@ -178,3 +178,33 @@ def test_two_endpoints_do_not_share_answers(tmp_path: Path, url: str) -> None:
     with fake_openai() as other:
         second = ask(LLMClient(hosted(other, "ok"), EngineSource(), cache))
     assert not second.cached and len(Handler.bodies) == before + 1
+
+
+def test_metered_block_counts_its_own_calls_even_when_cancelled(url: str) -> None:
+    """What a search loop needs for a trial cut short: the meter of the trial's block."""
+    from archon_cli.llm.client import metered
+
+    client = LLMClient({"m": ModelSpec(model="vllm/slow")}, FixedEngine(url))
+
+    async def trial(text: str) -> None:
+        with metered() as usage:
+            meters.append(usage)
+            await asyncio.gather(*(client.complete(Request("m", (Message("user", f"{text}{i}"),), 0.0, 32))
+                                   for i in range(2)))
+
+    meters: list[Any] = []
+
+    async def go() -> None:
+        await trial("a")
+        cut = asyncio.create_task(trial("b"))
+        await asyncio.sleep(0.8)  # a few of its 20 tokens are out
+        cut.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await cut
+
+    asyncio.run(go())
+    done, cancelled = meters
+    assert (done.calls, done.completion_tokens) == (2, 40)
+    assert cancelled.calls == 2 and 0 < cancelled.completion_tokens < 40
+    assert client.spent.calls == 4
+    assert client.spent.completion_tokens == done.completion_tokens + cancelled.completion_tokens
