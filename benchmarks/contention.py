@@ -4,7 +4,8 @@ Runs `archon eval PIPELINE --dataset arithmetic --limit 12 --no-cache` as a subp
 whole command: start-up, engine start, 12 calls), in `--pairs` interleaved (idle, loaded)
 pairs; loaded = one busy-looping process started just before and stopped just after the eval
 (it also stops itself after `HOG_MAX_S`, so it cannot outlive the script). Calls cut short are
-counted from the call log (ARCHON_CALL_LOG lines with an `outcome`: timeout / cancelled / error).
+counted from the call log (ARCHON_CALL_LOG lines with an `outcome`): `timeout` and `cancelled`
+count as cut short; `error` attempts (refused, 5xx) are listed with their message.
 `--threads N` runs the same with `threads: N` on every model (to compare settings); without it,
 the tool's default.
 
@@ -76,8 +77,12 @@ def eval_once(pipeline: Path, limit: int, work: Path, tag: str, loaded: bool) ->
     failed = [c for c in lines if c.get("outcome", "ok") != "ok"]
     tokens = sum(c["completion_tokens"] for c in lines if c.get("outcome", "ok") == "ok")
     return {"wall_s": round(wall, 2), "exit_code": run.returncode, "engine_calls": len(lines) - len(failed),
-            "completion_tokens": tokens, "cut_short": len(failed),
-            "cut_short_outcomes": sorted({c["outcome"] for c in failed}),
+            "completion_tokens": tokens,
+            # a generation cancelled or timed out (the livelock of issue 16) vs a failed attempt
+            # that produced nothing (a connection refused or a 503 while the engine loads)
+            "cut_short": sum(c["outcome"] in ("timeout", "cancelled") for c in failed),
+            "other_failed_attempts": [f'{c["outcome"]}: {c.get("error", "")[:200]}' for c in failed
+                                      if c["outcome"] not in ("timeout", "cancelled")],
             "stderr_tail": stderr.strip().splitlines()[-1:] if run.returncode else []}
 
 

@@ -33,11 +33,13 @@ START_TIMEOUT_S = 120.0
 
 def default_threads() -> int:
     """CPU threads of an embedded engine when the model sets none: every core this process may
-    use but one. llama.cpp splits each step evenly across its threads, so one thread on a core
-    that another process holds stalls the others at every step: on 2 cores with one taken by
-    a background hog, 2 threads generated 0.7-8.7 tok/s where 1 thread kept 24-42 tok/s, while
-    idle 2 threads gain little over 1 on this 135M model (benchmarks/contention.py, numbers in
-    the README). The core left over also runs the tool's own client between calls."""
+    use but one. llama.cpp splits each step evenly across its threads, so when another process
+    holds a core, the thread waiting for it stalls every step. Measured on 2 cores with
+    benchmarks/contention.py (12 arithmetic questions; the machine was also loaded by other
+    work, load average 10-13, so "idle" is contended too), medians of 2 interleaved pairs:
+    2 threads took 206 s idle and 506 s beside a one-core hog (ratio 0.43, 0.32-0.53);
+    1 thread took 57 s idle and 88 s beside the hog (ratio 0.66, 0.30-1.03), 3.6x and 5.8x faster.
+    The core left over also runs the tool's own client between calls."""
     return max(1, len(os.sched_getaffinity(0)) - 1)
 
 
