@@ -36,9 +36,9 @@ def default_threads() -> int:
     use but one. llama.cpp splits each step evenly across its threads, so when another process
     holds a core, the thread waiting for it stalls every step. Measured on 2 cores with
     benchmarks/contention.py (12 arithmetic questions; the machine was also loaded by other
-    work, load average 10-13, so "idle" is contended too), medians of 2 interleaved pairs:
+    work, load average 7-13, so "idle" is contended too), medians of 2 interleaved pairs:
     2 threads took 206 s idle and 506 s beside a one-core hog (ratio 0.43, 0.32-0.53);
-    1 thread took 57 s idle and 88 s beside the hog (ratio 0.66, 0.30-1.03), 3.6x and 5.8x faster.
+    1 thread took 30 s idle and 60 s beside the hog (ratio 0.50, 0.48-0.52): 7x and 8x faster.
     The core left over also runs the tool's own client between calls."""
     return max(1, len(os.sched_getaffinity(0)) - 1)
 
