@@ -28,13 +28,14 @@ test-fast: setup
 	$(PY) -m pytest -q -m "not integration"
 
 lint: setup
-	$(VENV)/bin/ruff check archon_cli tests benchmarks
+	$(VENV)/bin/ruff check archon_cli tests benchmarks scripts
 	$(VENV)/bin/mypy
+	$(PY) scripts/check_imports.py
 
-# A real search on the embedded CPU model (< 5 min on 2 cores), then the held-out score of the best.
+# A real search on the embedded CPU model on 2 cores; it ends with the verdict: the winner
+# against one greedy call and the compute-matched vote on held-out questions, with paired CIs.
 demo: setup
 	$(VENV)/bin/archon search configs/quickstart.yaml
-	$(VENV)/bin/archon replay "$$(ls -d runs/*-quickstart | tail -1)" --split test --limit 10
 
 # Run on an idle machine: the engine uses every core. Each prints JSON.
 bench: setup

@@ -19,10 +19,14 @@ class ArchonError(Exception):
 class ConfigError(ArchonError):
     """A file or argument the user gave is invalid (exit 2).
 
-    `problems` holds one line per problem, each naming the file and YAML path.
+    `problems` holds one line per problem, each naming the file and YAML path. The message shows
+    the first `MAX_SHOWN` (each cut at `MAX_LINE` characters) and says how many more there are:
+    a file with 200k typos gets a screenful, not 200k lines.
     """
 
     exit_code = 2
+    MAX_SHOWN = 15
+    MAX_LINE = 300
 
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
         super().__init__(message)
@@ -32,7 +36,10 @@ class ConfigError(ArchonError):
         head = super().__str__()
         if not self.problems:
             return head
-        return head + "\n" + "\n".join(f"  {p}" for p in self.problems)
+        shown = [p if len(p) <= self.MAX_LINE else p[:self.MAX_LINE] + "…" for p in self.problems[:self.MAX_SHOWN]]
+        if len(self.problems) > self.MAX_SHOWN:
+            shown.append(f"and {len(self.problems) - self.MAX_SHOWN} more")
+        return head + "\n" + "\n".join(f"  {p}" for p in shown)
 
 
 class PromptError(ConfigError):
@@ -62,6 +69,10 @@ class LLMCallError(ArchonError):
 
 class EngineError(ArchonError):
     """An inference engine could not be started or died."""
+
+
+class SearchFailed(ArchonError):
+    """Every trial a search ran failed; the message gives the shared cause."""
 
 
 class SandboxUnavailable(ArchonError):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from archon_cli.llm.client import LLMClient
 from archon_cli.llm.usage import Usage
 from archon_cli.pipeline import ExampleResult, Pipeline
-from archon_cli.stats import Estimate, bootstrap_mean
+from archon_cli.stats import Estimate, mean_interval
 from archon_cli.tasks.base import Example, ScoreError, Scorer
 
 
@@ -35,7 +35,7 @@ class Evaluation:
 
     @property
     def estimate(self) -> Estimate:
-        return bootstrap_mean([s for s in self.scores if s is not None])
+        return mean_interval([s for s in self.scores if s is not None])
 
     def per_query(self) -> dict[str, float]:
         n = max(1, len(self.results))
@@ -51,13 +51,15 @@ def evaluate(pipeline: Pipeline, examples: Sequence[Example], scorer: Scorer, cl
 
 async def aevaluate(pipeline: Pipeline, examples: Sequence[Example], scorer: Scorer, client: LLMClient,
                     on_done: Callable[[ExampleResult], None] | None = None) -> Evaluation:
-    """`evaluate` inside a running event loop: a search runs every trial in one loop, so the
-    client's semaphores and HTTP connections live as long as the search."""
+    """`evaluate` inside a running event loop: an in-process search runs every trial in one loop,
+    so the client's semaphores and HTTP connections live as long as the search."""
     start = time.perf_counter()
     results = await pipeline.arun([ex.to_input() for ex in examples], client, on_done)
     evaluation = Evaluation(results, [], wall_s=time.perf_counter() - start)
     answered = [(ex, res.output) for ex, res in zip(examples, results, strict=True) if res.output is not None]
-    scored = iter(scorer.score_many(answered))  # one batch: sandbox runs and judge calls go concurrently
+    # One batch (sandbox runs and judge calls go concurrently), off the event loop: trials
+    # running beside this one keep their calls going while it is scored.
+    scored = iter(await asyncio.to_thread(scorer.score_outputs, answered))
     for ex, res in zip(examples, results, strict=True):
         if res.output is None:
             evaluation.scores.append(0.0)  # no answer is a wrong answer

@@ -7,6 +7,7 @@ decorators register its classes. Plugins load once, on the first lookup.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterator
 from importlib.metadata import entry_points
 from typing import Generic, TypeVar
@@ -57,7 +58,9 @@ class Registry(Generic[T]):
             return self._items[name]
         except KeyError:
             known = ", ".join(sorted(self._items))
-            raise ConfigError(f"unknown {self.kind} {name!r} (known: {known})") from None
+            close = difflib.get_close_matches(name, list(self._items), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"unknown {self.kind} {name[:100]!r}{hint} (known: {known})") from None
 
     def names(self) -> list[str]:
         self._ensure_loaded()

@@ -1,4 +1,4 @@
-"""Run directory (DESIGN §3): layout, atomic writes, loading.
+"""Run directory (README "Run directory"): layout, atomic writes, loading.
 
 ```
 runs/<YYYYmmdd-HHMMSS>-<name>/
@@ -42,6 +42,7 @@ class RunDir:
     study_db = property(lambda self: self.path / "study.db")
     trials_csv = property(lambda self: self.path / "trials.csv")
     best_yaml = property(lambda self: self.path / "best.yaml")
+    verdict_json = property(lambda self: self.path / "verdict.json")
     pareto_csv = property(lambda self: self.path / "pareto.csv")
     plots = property(lambda self: self.path / "plots")
     log_txt = property(lambda self: self.path / "log.txt")

@@ -29,8 +29,8 @@ Definitions (per setting):
                      are CPU-bound, so this is the ratio on a machine nobody else uses (reported beside
                      the raw ratio, with its median over the pairs)
 
-A search runs on Ray when workers > 1 or a model has replicas > 1; workers=1 x replicas=1 runs
-in process (`on_ray` and `engines` in the JSON say how each setting ran). Engines get the tool's
+Every setting but workers=1 x replicas=1 runs on the Ray executor (`execution.executor: ray`);
+1 x 1 runs in process (`on_ray` and `engines` in the JSON say how each setting ran). Engines get the tool's
 default CPUs: in process every core, on Ray 1 per replica (`--cpus-per-replica` to change; with 2
 on 2 cores, 2 workers x 1 replica oversubscribes the cores: the trial processes then stall a
 2-thread engine whose threads wait on each other).
@@ -77,7 +77,9 @@ def search_config(workers: int, replicas: int, trials: int, search_size: int, ma
                                       "fuse": [{"component": {"type": "fuser"}}]}},
         ]},
         "search": {"trials": trials, "sampler": "tpe", "seed": 0},
-        "execution": {"workers": workers, "cache": "shared"},
+        # The Ray executor for every setting but 1x1, as before the in-process executor existed.
+        "execution": {"workers": workers, "cache": "shared",
+                      "executor": "ray" if workers > 1 or replicas > 1 else "local"},
     }
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from archon_cli.cli.output import console
+from archon_cli.tasks import DATASETS, SCORERS
+
 
 def register(app: typer.Typer) -> None:
     app.command()(datasets)
@@ -12,9 +15,6 @@ def register(app: typer.Typer) -> None:
 def datasets() -> None:
     """List the built-in datasets (size, scorer, licence) and scorers."""
     from rich.table import Table
-
-    from archon_cli.cli.output import console
-    from archon_cli.tasks import DATASETS, SCORERS
 
     table = Table("dataset", "size", "scorer", "licence", "description")
     for name, cls in DATASETS:

@@ -8,7 +8,17 @@ from typing import Annotated
 
 import typer
 
-from archon_cli.cli.judge import FIELD_HELP, JUDGE_HELP
+from archon_cli.cli.judge import FIELD_HELP, JUDGE_ALIAS, JUDGE_HELP, scorer_options
+from archon_cli.cli.output import console, usage_line
+from archon_cli.components.validate import load_pipeline
+from archon_cli.config.pipeline import ModelSpec
+from archon_cli.evaluate import evaluate
+from archon_cli.fsutil import atomic_write_text
+from archon_cli.llm.session import open_client
+from archon_cli.pipeline import Pipeline
+from archon_cli.tasks import SCORERS
+from archon_cli.tasks.files import parse_field_mapping
+from archon_cli.tasks.loading import load_examples
 
 
 def register(app: typer.Typer) -> None:
@@ -28,18 +38,7 @@ def eval_command(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="call the engines even for cached requests")] = False,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write predictions JSONL here")] = None,
 ) -> None:
-    """Evaluate a pipeline on a dataset: accuracy with a 95% bootstrap CI and cost per query."""
-    from archon_cli.cli.judge import JUDGE_ALIAS, scorer_options
-    from archon_cli.cli.output import console, usage_line
-    from archon_cli.components.validate import load_pipeline
-    from archon_cli.config.pipeline import ModelSpec
-    from archon_cli.evaluate import evaluate
-    from archon_cli.llm.session import open_client
-    from archon_cli.pipeline import Pipeline
-    from archon_cli.tasks import SCORERS
-    from archon_cli.tasks.files import parse_field_mapping
-    from archon_cli.tasks.loading import load_examples
-
+    """Evaluate a pipeline on a dataset: accuracy with a 95% CI and cost per query."""
     spec = load_pipeline(pipeline)
     examples, default_scorer = load_examples(dataset, limit=limit, seed=seed, fields=parse_field_mapping(field or []))
     pipe = Pipeline(spec)
@@ -80,7 +79,6 @@ def _progress(err, total: int):  # type: ignore[no-untyped-def]
 
 
 def _write_predictions(path: Path, examples, evaluation) -> None:  # type: ignore[no-untyped-def]
-    from archon_cli.fsutil import atomic_write_text
 
     lines = [
         json.dumps({"id": ex.id, "output": res.output, "score": score, "error": res.error,

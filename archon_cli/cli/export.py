@@ -6,6 +6,10 @@ from pathlib import Path
 
 import typer
 
+from archon_cli.cli.output import console
+from archon_cli.fsutil import atomic_write_text
+from archon_cli.search.replay import chosen_spec
+
 
 def register(app: typer.Typer) -> None:
     app.command()(export)
@@ -17,11 +21,7 @@ def export(
     pick: str = typer.Option("best", "--pick", help="best | cheapest | knee (of the Pareto front)"),
     output: Path | None = typer.Option(None, "--output", "-o", help="write here (default: stdout)"),
 ) -> None:
-    """Write a trial's pipeline (rebuilt from its params) as YAML that `archon run` executes."""
-    from archon_cli.cli.output import console
-    from archon_cli.fsutil import atomic_write_text
-    from archon_cli.search.replay import chosen_spec
-
+    """Write a trial's stored pipeline as YAML that `archon run` executes."""
     number, spec = chosen_spec(Path(run_dir), trial, pick)
     text = f"# exported from {run_dir}, trial {number}\n" + spec.to_yaml()
     if output is None:

@@ -6,6 +6,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from archon_cli.config.pipeline import ModelSpec
+from archon_cli.errors import ConfigError
+from archon_cli.llm.session import open_client
+from archon_cli.tasks.base import ScorerOptions
+
 if TYPE_CHECKING:
     from archon_cli.llm.client import LLMClient
     from archon_cli.tasks.base import ScorerOptions
@@ -21,10 +26,6 @@ def scorer_options(judge_model: str | None, judge_mode: str, workers: int,
                    client: LLMClient | None = None) -> Iterator[ScorerOptions]:
     """ScorerOptions with a judge client: the command's client when it already serves the judge
     alias, else a new one (engines stop when the block ends)."""
-    from archon_cli.config.pipeline import ModelSpec
-    from archon_cli.errors import ConfigError
-    from archon_cli.tasks.base import ScorerOptions
-
     if judge_mode not in ("single", "pairwise"):
         raise ConfigError(f"--judge-mode {judge_mode!r}: expected single or pairwise")
     opts = ScorerOptions(judge_alias=JUDGE_ALIAS, judge_mode=judge_mode, workers=workers)  # type: ignore[arg-type]
@@ -36,7 +37,6 @@ def scorer_options(judge_model: str | None, judge_mode: str, workers: int,
         opts.judge_client = client
         yield opts
         return
-    from archon_cli.llm.session import open_client
 
     with open_client({JUDGE_ALIAS: opts.judge_model}) as judge_client:
         opts.judge_client = judge_client

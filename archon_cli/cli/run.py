@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from archon_cli.cli.output import console, usage_line
+from archon_cli.components.state import ExampleInput
+from archon_cli.components.validate import load_pipeline
 from archon_cli.errors import ConfigError
+from archon_cli.llm.session import open_client
+from archon_cli.llm.usage import Usage
+from archon_cli.pipeline import Pipeline
+from archon_cli.tasks.files import jsonl_objects
 
 if TYPE_CHECKING:
     from archon_cli.components.state import ExampleInput
@@ -25,13 +32,6 @@ def run(
     no_cache: bool = typer.Option(False, "--no-cache", help="call the engines even for cached requests"),
 ) -> None:
     """Answer a prompt (or a JSONL file of prompts) with a pipeline."""
-    from archon_cli.cli.output import console, usage_line
-    from archon_cli.components.state import ExampleInput
-    from archon_cli.components.validate import load_pipeline
-    from archon_cli.llm.session import open_client
-    from archon_cli.llm.usage import Usage
-    from archon_cli.pipeline import Pipeline
-
     if (prompt is None) == (input is None):
         raise ConfigError("give exactly one of --prompt TEXT or --input FILE.jsonl")
     spec = load_pipeline(pipeline)
@@ -56,9 +56,6 @@ def run(
 
 
 def _read_prompts(path: Path) -> list[ExampleInput]:
-    from archon_cli.components.state import ExampleInput
-    from archon_cli.tasks.files import jsonl_objects
-
     if not path.is_file():
         raise ConfigError(f"{path}: file not found")
     examples = []

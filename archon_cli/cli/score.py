@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 
-from archon_cli.cli.judge import FIELD_HELP, JUDGE_HELP
+from archon_cli.cli.judge import FIELD_HELP, JUDGE_HELP, scorer_options
+from archon_cli.cli.output import console
+from archon_cli.stats import mean_interval
+from archon_cli.tasks import SCORERS
+from archon_cli.tasks.base import ScoreError
+from archon_cli.tasks.files import parse_field_mapping
+from archon_cli.tasks.loading import load_examples
+from archon_cli.tasks.predictions import read_predictions
 
 
 def register(app: typer.Typer) -> None:
@@ -24,16 +31,7 @@ def score_command(
     workers: Annotated[int, typer.Option("--workers", min=1, help="concurrent sandbox runs / judge calls")] = 4,
     seed: Annotated[int, typer.Option("--seed", help="dataset seed (generated datasets)")] = 0,
 ) -> None:
-    """Score a predictions file: accuracy with a 95% bootstrap CI."""
-    from archon_cli.cli.judge import scorer_options
-    from archon_cli.cli.output import console
-    from archon_cli.stats import bootstrap_mean
-    from archon_cli.tasks import SCORERS
-    from archon_cli.tasks.base import ScoreError
-    from archon_cli.tasks.files import parse_field_mapping
-    from archon_cli.tasks.loading import load_examples
-    from archon_cli.tasks.predictions import read_predictions
-
+    """Score a predictions file: accuracy with a 95% CI."""
     examples, default = load_examples(dataset, seed=seed, fields=parse_field_mapping(field or []))
     preds = read_predictions(predictions, {ex.id for ex in examples})
     scored = [ex for ex in examples if ex.id in preds]
@@ -42,7 +40,7 @@ def score_command(
     with scorer_options(judge_model, judge_mode, workers) as options:
         score_fn = SCORERS.get(scorer or default)(options)
         answered = [(ex, text) for ex in scored if (text := preds[ex.id]) is not None]
-        results = iter(score_fn.score_many(answered))
+        results = iter(score_fn.score_outputs(answered))
         for ex in scored:
             if preds[ex.id] is None:
                 values.append(0.0)  # no answer is a wrong answer
@@ -53,7 +51,7 @@ def score_command(
             else:
                 values.append(value)
     out = console()
-    est = bootstrap_mean(values)
+    est = mean_interval(values)
     correct = sum(values)
     out.print(f"{dataset} ({score_fn.name}): accuracy {est} · {correct:g}/{len(values)}")
     if missing := len(examples) - len(scored):

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
+
+from archon_cli.cli.output import console
+from archon_cli.cli.views import front_table, leaderboard
+from archon_cli.errors import ArchonError
+from archon_cli.runs import RunDir, list_runs
+from archon_cli.search.results import compare_with_best, complete_rows, cost_column, run_summary, trial_rows
+from archon_cli.search.study import open_study
 
 
 def register(app: typer.Typer) -> None:
@@ -15,15 +23,10 @@ def register(app: typer.Typer) -> None:
 def show(run_dir: Path = typer.Argument(..., help="a run directory"),
          limit: int = typer.Option(10, "--limit", "-n", min=1, help="rows in the leaderboard")) -> None:
     """Print a run's leaderboard, Pareto front and usage summary."""
-    from archon_cli.cli.output import console
-    from archon_cli.cli.views import front_table, leaderboard
-    from archon_cli.runs import RunDir
-    from archon_cli.search.results import cost_column, run_summary, trial_rows
-    from archon_cli.search.study import open_study
-
     run = RunDir.open(run_dir)
     cfg = run.load_config()
     rows = trial_rows(open_study(run, cfg), cfg)
+    compare_with_best(run, rows)
     out = console()
     out.print(leaderboard(rows, limit, cost_column(cfg)))
     out.print(front_table(rows, cost_column(cfg)))
@@ -31,6 +34,9 @@ def show(run_dir: Path = typer.Argument(..., help="a run directory"),
     stop = open_study(run, cfg).user_attrs.get("stop_reason", "running or killed")
     out.print(f"{s['trials']} trials {s['states']}; {s['calls']} LLM calls, {s['cache_hits']} from cache "
               f"({s['cache_hit_fraction']:.0%}); {s['engine_tokens']} engine tokens; stopped: {stop}")
+    if run.verdict_json.is_file():
+        for line in json.loads(run.verdict_json.read_text(encoding="utf-8"))["lines"]:
+            out.print(line, soft_wrap=True, markup=False)
     plots = sorted(run.plots.glob("*.png")) if run.plots.is_dir() else []
     for p in plots:
         out.print(f"plot: {p}")
@@ -39,12 +45,6 @@ def show(run_dir: Path = typer.Argument(..., help="a run directory"),
 def runs(runs_dir: Path = typer.Argument(Path("runs"), help="a runs directory")) -> None:
     """List the runs in a directory: name, trials, best accuracy, stop reason."""
     from rich.table import Table
-
-    from archon_cli.cli.output import console
-    from archon_cli.errors import ArchonError
-    from archon_cli.runs import list_runs
-    from archon_cli.search.results import complete_rows, trial_rows
-    from archon_cli.search.study import open_study
 
     table = Table("run", "trials", "best accuracy", "stopped")
     for run in list_runs(runs_dir):

@@ -10,6 +10,18 @@ from pathlib import Path
 
 import typer
 
+from archon_cli.cli.output import console
+from archon_cli.components.validate import parse_pipeline
+from archon_cli.config.loader import read_yaml
+from archon_cli.config.pipeline import ModelSpec
+from archon_cli.config.search import is_search_config, is_space, parse_search_config
+from archon_cli.config.space import SpaceSpec, parse_space
+from archon_cli.pipeline import Pipeline
+from archon_cli.search.objective import rung_sizes
+from archon_cli.search.preflight import check_search_config, check_space, referenced_aliases
+from archon_cli.search.space import SpaceSummary
+from archon_cli.search.study import missing_baselines
+
 
 def register(app: typer.Typer) -> None:
     app.command()(validate)
@@ -17,9 +29,6 @@ def register(app: typer.Typer) -> None:
 
 def validate(file: Path = typer.Argument(..., help="a pipeline YAML, search config or search space")) -> None:
     """Check a file and print its calls-per-query estimate (zero model calls)."""
-    from archon_cli.config.loader import read_yaml
-    from archon_cli.config.search import is_search_config, is_space
-
     data = read_yaml(file)
     if is_search_config(data):
         _search_config(file, data)
@@ -30,10 +39,6 @@ def validate(file: Path = typer.Argument(..., help="a pipeline YAML, search conf
 
 
 def _pipeline(file: Path, data: object) -> None:
-    from archon_cli.cli.output import console
-    from archon_cli.components.validate import parse_pipeline
-    from archon_cli.pipeline import Pipeline
-
     spec = parse_pipeline(data, file)
     est = Pipeline(spec).estimate_calls()
     bound = "" if est.exact else " (upper bound: a verifier or the examples decide the rest)"
@@ -42,43 +47,43 @@ def _pipeline(file: Path, data: object) -> None:
     out.print(f"calls per query: {est.calls}{bound}; per layer: {list(est.per_layer)}")
 
 
-def _print_space(label: str, space: object, models: dict) -> None:
-    from archon_cli.cli.output import console
-    from archon_cli.config.space import SpaceSpec
-    from archon_cli.search.space import summarize
-
-    assert isinstance(space, SpaceSpec)
-    s = summarize(space, models)
+def _print_space(label: str, space: SpaceSpec, s: SpaceSummary) -> None:
     out = console()
-    more = "+" if s.truncated else ""
     cont = " (continuous parameters counted once each)" if s.continuous else ""
-    out.print(f"{label}: space '{space.name}': {s.size}{more} configurations{cont}, {s.feasible}{more} valid")
+    valid = f"{s.feasible} valid among the first {s.checked} checked" if s.truncated else f"{s.feasible} valid"
+    out.print(f"{label}: space '{space.name}': {s.size} configurations{cont}, {valid}")
     if s.calls_min is not None:
         out.print(f"calls per query: {s.calls_min}–{s.calls_max}")
 
 
 def _space(file: Path, data: object) -> None:
-    from archon_cli.config.pipeline import ModelSpec
-    from archon_cli.config.space import parse_space
-
     space = parse_space(data, file)
-    # A space without models is completed by a search config; check it with the embedded model.
-    models = space.models or {"default": ModelSpec(model="local/smollm2-135m")}
-    _print_space(f"{file}: valid search space", space, models)
+    # A space without models is completed by a search config; check it with the embedded model
+    # standing in for every alias the space names.
+    stand_in = ModelSpec(model="local/smollm2-135m")
+    models = space.models or {alias: stand_in for alias in referenced_aliases(space) or ["default"]}
+    _print_space(f"{file}: valid search space", space, check_space(space, models, file))
+    _warn_baselines(space, models, None)
+
+
+def _warn_baselines(space: SpaceSpec, models: dict[str, ModelSpec], calls_budget: int | None) -> None:
+    for warning in missing_baselines(space, models, calls_budget):
+        console(stderr=True).print(f"warning: {warning}", soft_wrap=True, markup=False)
 
 
 def _search_config(file: Path, data: object) -> None:
-    from archon_cli.cli.output import console
-    from archon_cli.config.search import parse_search_config
-
     cfg = parse_search_config(data, file)
-    _print_space(f"{file}: valid search config '{cfg.name}'", cfg.resolved_space(), cfg.resolved_models())
+    summary = check_search_config(cfg, file)  # everything `archon search` checks before it writes a run dir
+    _print_space(f"{file}: valid search config '{cfg.name}'", cfg.resolved_space(), summary)
     t, b, s = cfg.task, cfg.budget, cfg.search
     out = console()
     split = (f"{t.search_size} search" if t.search_size else f"{t.search_fraction:.0%} search") + \
         (f" / {t.test_size} test" if t.test_size else " / rest test")
     out.print(f"task: {t.dataset} ({t.size or 'default'} examples, {split}, split seed {t.split_seed})")
+    rungs = rung_sizes(s.fidelity.rungs, 10**9)[:-1]  # as raised to the rung floor, before the split's size
     out.print(f"search: {s.trials} trials, {s.sampler} sampler, objectives {s.objectives}, "
-              f"fidelity rungs {s.fidelity.rungs or 'none'}")
+              f"fidelity rungs {rungs or 'none'}" + (f" (asked {s.fidelity.rungs})" if rungs != s.fidelity.rungs
+                                                     else ""))
     limits = {k: v for k, v in b.model_dump().items() if v is not None}
     out.print(f"budget: {limits or 'unlimited'}")
+    _warn_baselines(cfg.resolved_space(), cfg.resolved_models(), b.calls_per_query)

@@ -9,20 +9,28 @@ from archon_cli.search.results import complete_rows, pareto_front
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-    from archon_cli.search.driver import Status
+    from archon_cli.search.status import Status
 
 
 def leaderboard(rows: list[dict[str, Any]], limit: int = 10, cost: str = "calls_per_query") -> RenderableType:
+    """Complete trials, best first: search-split accuracy with its 95% CI, how each compares
+    with the best on the examples both saw (paired test), and the held-out score where known.
+    Tokens, cache hits and the rest are in trials.csv."""
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table("trial", "accuracy", "examples", "calls/q", "tokens/q", "cache hits", "architecture",
+    table = Table("trial", "accuracy", "95% CI", "vs best", "held-out", "calls/q", "architecture",
                   title="Leaderboard (complete trials, search split)")
     table.columns[-1].overflow = "fold"  # the architecture is the point: wrap it, never cut it
     ranked = sorted(complete_rows(rows), key=lambda r: (-r["accuracy"], r[cost] or 0))
     for r in ranked[:limit]:
-        table.add_row(str(r["number"]), f"{r['accuracy']:.3f}", str(r["n_examples"]), f"{r['calls_per_query']}",
-                      f"{r['tokens_per_query'] or 0:.0f}", f"{(r['cache_hit_fraction'] or 0):.0%}",
-                      describe_params(r) + (f" [{r['seed']}]" if r.get("seed") else ""))
+        ci = f"{r['accuracy_low']:.2f}–{r['accuracy_high']:.2f}" if r.get("accuracy_low") is not None else "—"
+        vs = r.get("vs_best") or "—"
+        if r.get("vs_best_p") is not None:
+            vs += f" p={r['vs_best_p']:.2f}"
+        held = f"{r['heldout']:.3f}" if r.get("heldout") is not None else "—"
+        table.add_row(str(r["number"]), f"{r['accuracy']:.3f}", ci, vs, held, f"{r['calls_per_query']}",
+                      Text((r.get("architecture") or "?") + (f" ({r['seed']})" if r.get("seed") else "")))
     return table
 
 
@@ -35,10 +43,6 @@ def front_table(rows: list[dict[str, Any]], cost: str) -> RenderableType:
     return table
 
 
-def describe_params(row: dict[str, Any]) -> str:
-    return ", ".join(f"{k.removeprefix('params_')}={v}" for k, v in row.items() if k.startswith("params_"))
-
-
 def progress_view(s: Status) -> RenderableType:
     from rich.table import Table
 
@@ -46,8 +50,9 @@ def progress_view(s: Status) -> RenderableType:
         return format(spent, fmt) + (f" / {format(limit, fmt)}" if limit is not None else "")
 
     grid = Table.grid(padding=(0, 2))
-    grid.add_row("trials", f"{s.done} / {s.total}" + (f"  (running #{s.running}: {s.running_desc})"
-                                                      if s.running is not None else ""))
+    grid.add_row("trials", f"{s.done} / {s.total}")
+    for r in s.running.values():
+        grid.add_row(f"running #{r.number}", f"{r.architecture}  ({r.examples_done}/{r.examples_total} examples)")
     grid.add_row("best so far", f"{s.best:.3f} (trial {s.best_trial})" if s.best is not None else "—")
     frac = f" ({s.cache_hits / s.calls:.0%} from cache)" if s.calls else ""
     grid.add_row("calls", f"{s.calls}{frac}")

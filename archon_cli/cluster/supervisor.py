@@ -13,6 +13,7 @@ import threading
 import time
 from typing import Any
 
+from archon_cli.cluster.replica import EngineReplica
 from archon_cli.config.pipeline import ModelSpec
 from archon_cli.errors import EngineError
 from archon_cli.llm.engines.manager import EngineSource
@@ -32,8 +33,6 @@ def engine_models(models: dict[str, ModelSpec]) -> dict[str, ModelSpec]:
 class EngineSupervisor:
     def __init__(self, models: dict[str, dict[str, Any]], multi_node: bool) -> None:
         import ray
-
-        from archon_cli.cluster.replica import EngineReplica
 
         remote_replica = ray.remote(EngineReplica)
         self.replicas: dict[str, list[Any]] = {}

@@ -11,11 +11,12 @@ from archon_cli.components import COMPONENTS
 from archon_cli.components.base import LLMComponent, Steps, numbered
 from archon_cli.components.parsing import split_critiques
 from archon_cli.components.state import Item, Notes
+from archon_cli.config.bounds import MAX_TOKENS, Int
 from archon_cli.config.pipeline import ModelComponentParams
 
 
 class CriticParams(ModelComponentParams):
-    max_tokens: int = Field(192, ge=1)
+    max_tokens: Int = Field(192, ge=1, le=MAX_TOKENS)
 
 
 @COMPONENTS.register("critic")

@@ -9,11 +9,12 @@ from pydantic import Field
 from archon_cli.components import COMPONENTS
 from archon_cli.components.base import LLMComponent, Steps, numbered
 from archon_cli.components.state import Candidate, Item, Notes
+from archon_cli.config.bounds import Int
 from archon_cli.config.pipeline import ModelComponentParams
 
 
 class FuserParams(ModelComponentParams):
-    samples: int = Field(1, ge=1, le=100)
+    samples: Int = Field(1, ge=1, le=100)
 
 
 @COMPONENTS.register("fuser")

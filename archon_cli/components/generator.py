@@ -10,14 +10,15 @@ from pydantic import Field
 from archon_cli.components import COMPONENTS
 from archon_cli.components.base import Component, Steps
 from archon_cli.components.state import Candidate, Item, Notes
+from archon_cli.config.bounds import Float, Int
 from archon_cli.config.pipeline import ModelComponentParams
 from archon_cli.llm.types import Message, Request
 
 
 class GeneratorParams(ModelComponentParams):
-    samples: int = Field(1, ge=1, le=1000)
+    samples: Int = Field(1, ge=1, le=1000)
     # Sampling diversity is the point of repeated samples.
-    temperature: float = Field(0.7, ge=0, le=2)
+    temperature: Float = Field(0.7, ge=0, le=2)
     system: str | None = None
 
 

@@ -10,13 +10,14 @@ from archon_cli.components import COMPONENTS
 from archon_cli.components.base import LLMComponent, Steps, numbered
 from archon_cli.components.parsing import parse_ranking
 from archon_cli.components.state import Item, Notes
+from archon_cli.config.bounds import MAX_SAMPLES, MAX_TOKENS, Int
 from archon_cli.config.pipeline import ModelComponentParams
 
 
 class RankerParams(ModelComponentParams):
-    top_k: int = Field(1, ge=1)
+    top_k: Int = Field(1, ge=1, le=MAX_SAMPLES)
     # A ranking is a short list of numbers.
-    max_tokens: int = Field(48, ge=1)
+    max_tokens: Int = Field(48, ge=1, le=MAX_TOKENS)
 
 
 @COMPONENTS.register("ranker")

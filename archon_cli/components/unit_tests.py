@@ -16,12 +16,14 @@ from archon_cli.components import COMPONENTS
 from archon_cli.components.base import LLMComponent, Steps
 from archon_cli.components.parsing import parse_pass_fail, parse_tests
 from archon_cli.components.state import Item, Notes, SandboxRun
+from archon_cli.config.bounds import MAX_TOKENS, Int
 from archon_cli.config.pipeline import ModelComponentParams
+from archon_cli.sandbox.programs import build_program, extract_code
 
 
 class UnitTestGeneratorParams(ModelComponentParams):
-    max_tests: int = Field(5, ge=1, le=50)
-    max_tokens: int = Field(192, ge=1)
+    max_tests: Int = Field(5, ge=1, le=50)
+    max_tokens: Int = Field(192, ge=1, le=MAX_TOKENS)
 
 
 @COMPONENTS.register("unit_test_generator")
@@ -51,7 +53,7 @@ class UnitTestGenerator(LLMComponent):
 
 
 class UnitTestEvaluatorParams(ModelComponentParams):
-    max_tokens: int = Field(64, ge=1)
+    max_tokens: Int = Field(64, ge=1, le=MAX_TOKENS)
     # auto: execute the tests for code tasks (the example has an entry point), judge otherwise.
     mode: Literal["auto", "execute", "judge"] = "auto"
 
@@ -77,8 +79,6 @@ class UnitTestEvaluator(LLMComponent):
         return self.params.mode != "auto"
 
     def _execute(self, item: Item, notes: Notes) -> Steps:
-        from archon_cli.sandbox.programs import build_program, extract_code
-
         tests = tuple(t for t in item.unit_tests if t.lstrip().startswith("assert"))
         if not tests:
             notes.fallback("no_executable_tests")

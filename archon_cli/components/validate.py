@@ -17,8 +17,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from archon_cli.components import COMPONENTS
-from archon_cli.config.loader import problems_from, read_yaml
+from archon_cli.config.loader import did_you_mean, problems_from, read_yaml
 from archon_cli.config.pipeline import ComponentParams, PipelineFile, PipelineSpec
+from archon_cli.config.search import is_search_config, is_space
 from archon_cli.errors import ConfigError
 
 
@@ -27,7 +28,7 @@ def parse_pipeline(data: Any, source: str | Path) -> PipelineSpec:
     try:
         top = PipelineFile.model_validate(data if data is not None else {})
     except ValidationError as exc:
-        raise ConfigError(f"{source}: invalid pipeline", problems_from(exc)) from None
+        raise ConfigError(f"{source}: invalid pipeline", problems_from(exc, model=PipelineFile)) from None
 
     problems: list[str] = []
     layers: list[list[ComponentParams]] = []
@@ -49,12 +50,13 @@ def parse_pipeline(data: Any, source: str | Path) -> PipelineSpec:
             try:
                 params = cls.Params.model_validate(raw)
             except ValidationError as exc:
-                problems.extend(problems_from(exc, where))
+                problems.extend(problems_from(exc, where, model=cls.Params))
                 continue
             alias = getattr(params, "model", None)
             if alias is not None and alias not in top.models:
                 known = ", ".join(sorted(top.models))
-                problems.append(f"layers.{li}.{ci}.model: unknown model alias {alias!r} (defined: {known})")
+                problems.append(f"layers.{li}.{ci}.model: unknown model alias {alias!r}"
+                                f"{did_you_mean(alias, top.models)} (defined: {known})")
             parsed_layer.append(params)
         layers.append(parsed_layer)
 
@@ -66,7 +68,13 @@ def parse_pipeline(data: Any, source: str | Path) -> PipelineSpec:
 
 
 def load_pipeline(path: Path) -> PipelineSpec:
-    return parse_pipeline(read_yaml(path), path)
+    data = read_yaml(path)
+    if is_search_config(data):
+        raise ConfigError(f"{path}: this is a search config: use `archon search {path}`")
+    if is_space(data):
+        raise ConfigError(f"{path}: this is a search space: name it as `space:` in a search config and use "
+                          "`archon search`")
+    return parse_pipeline(data, path)
 
 
 def composition_problems(layers: list[list[ComponentParams]]) -> list[str]:

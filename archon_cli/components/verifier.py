@@ -11,14 +11,15 @@ from archon_cli.components import COMPONENTS
 from archon_cli.components.base import LLMComponent, Steps
 from archon_cli.components.parsing import parse_verdict
 from archon_cli.components.state import Item, Notes
+from archon_cli.config.bounds import MAX_TOKENS, Int
 from archon_cli.config.pipeline import ModelComponentParams
 from archon_cli.llm.types import Message
 
 
 class VerifierParams(ModelComponentParams):
-    max_tokens: int = Field(160, ge=1)
+    max_tokens: Int = Field(160, ge=1, le=MAX_TOKENS)
     # The verdict is one word.
-    verdict_max_tokens: int = Field(8, ge=1)
+    verdict_max_tokens: Int = Field(8, ge=1, le=MAX_TOKENS)
 
 
 @COMPONENTS.register("verifier")

@@ -9,11 +9,12 @@ self-contained.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StrictStr, Tag, model_validator
 
-from archon_cli.config.loader import read_yaml, validate
+from archon_cli.config.bounds import MAX_EXAMPLES, MAX_SEED, MAX_TRIALS, MAX_WORKERS, Bool, Float, Int
+from archon_cli.config.loader import TAG_PREFIX, read_yaml, validate
 from archon_cli.config.pipeline import ModelSpec
 from archon_cli.config.space import SpaceSpec, load_space
 from archon_cli.errors import ConfigError
@@ -26,22 +27,22 @@ class Strict(BaseModel):
 class TaskConfig(Strict):
     dataset: str
     scorer: str | None = None  # None: the dataset's default scorer
-    size: int | None = Field(None, ge=2)  # examples loaded in total; None: the dataset's default size
-    seed: int = 0  # dataset seed (generated datasets)
-    split_seed: int = 0  # seeded random search/test split, never "the first N%"
+    size: Int | None = Field(None, ge=2, le=MAX_EXAMPLES)  # examples loaded in total; None: the dataset's default size
+    seed: Int = Field(0, ge=0, le=MAX_SEED)  # dataset seed (generated datasets)
+    split_seed: Int = Field(0, ge=0, le=MAX_SEED)  # seeded random search/test split, never "the first N%"
     # Archon searches on 20% of each dataset and holds out the rest.
-    search_fraction: float = Field(0.2, gt=0, lt=1)
-    search_size: int | None = Field(None, ge=1)  # explicit sizes override the fraction
-    test_size: int | None = Field(None, ge=1)
+    search_fraction: Float = Field(0.2, gt=0, lt=1)
+    search_size: Int | None = Field(None, ge=1, le=MAX_EXAMPLES)  # explicit sizes override the fraction
+    test_size: Int | None = Field(None, ge=1, le=MAX_EXAMPLES)
 
 
 class Budget(Strict):
     """Every limit is optional; None = unlimited."""
 
-    calls_per_query: int | None = Field(None, ge=1)  # checked from the spec before any call
-    total_tokens: int | None = Field(None, ge=1)  # engine tokens (prompt + completion) actually spent
-    usd: float | None = Field(None, gt=0)
-    wall_s: float | None = Field(None, gt=0)  # wall clock of this invocation
+    calls_per_query: Int | None = Field(None, ge=1, le=100_000)  # checked from the spec before any call
+    total_tokens: Int | None = Field(None, ge=1, le=10**12)  # engine tokens (prompt + completion) actually spent
+    usd: Float | None = Field(None, gt=0, le=10**6)
+    wall_s: Float | None = Field(None, gt=0, le=30 * 86_400)  # wall clock of this invocation
 
 
 class Fidelity(Strict):
@@ -49,8 +50,8 @@ class Fidelity(Strict):
     on to the next rung only if it is in the top 1/eta of the trials scored at that rung so far;
     after the last rung comes the whole search split. `rungs: []` = full fidelity always."""
 
-    rungs: list[int] = Field(default_factory=list)
-    eta: int = Field(3, ge=2)  # Optuna's and Hyperband's usual reduction factor
+    rungs: list[Int] = Field(default_factory=list, max_length=20)
+    eta: Int = Field(3, ge=2, le=100)  # Optuna's and Hyperband's usual reduction factor
 
     @model_validator(mode="after")
     def _increasing(self) -> Fidelity:
@@ -66,14 +67,22 @@ def _accuracy_only() -> list[Objective]:
     return ["accuracy"]
 
 
+class VerdictSettings(Strict):
+    """After the search, the winner and its baselines on held-out examples (`search/verdict.py`)."""
+
+    enabled: bool = True
+    examples: int | None = Field(None, ge=1)  # the first N held-out examples; None = all of them
+
+
 class SearchSettings(Strict):
-    trials: int = Field(20, ge=1)
+    trials: Int = Field(20, ge=1, le=MAX_TRIALS)
     sampler: Literal["tpe", "random", "grid", "nsga2", "gp"] = "tpe"  # TPE: robust default for conditional spaces
     # ["accuracy"] = single objective (budget as constraints); ["accuracy", COST] = Pareto front.
     objectives: list[Objective] = Field(default_factory=_accuracy_only, min_length=1, max_length=2)
-    seed: int = 0  # sampler seed
-    seed_architectures: bool = True  # enqueue single / best-of-n / MoA / Archon first when expressible
+    seed: Int = Field(0, ge=0, le=MAX_SEED)  # sampler seed
+    seed_architectures: Bool = True  # enqueue single / best-of-n / MoA / Archon first when expressible
     fidelity: Fidelity = Fidelity()
+    verdict: VerdictSettings = VerdictSettings()
 
     @model_validator(mode="after")
     def _objectives(self) -> SearchSettings:
@@ -86,17 +95,27 @@ class Execution(Strict):
     # shared: the user's LLM cache (search, replay, export→run all hit it); run: a cache file in the
     # run dir (isolated accounting); off: no cache.
     cache: Literal["shared", "run", "off"] = "shared"
-    workers: int = Field(1, ge=1)  # trials in flight; 1 on a laptop CPU (one engine serves them all)
-    # workers > 1, an address or engine replicas: trials run as Ray tasks, engines as Ray actors.
+    workers: Int = Field(1, ge=1, le=MAX_WORKERS)  # trials in flight (in one process with the local executor)
+    # local: trials as asyncio tasks in this process, one engine per model; ray: trials as Ray
+    # tasks, engines as supervised Ray actors. None: ray when an address or replicas ask for it.
+    executor: Literal["local", "ray"] | None = None
     ray_address: str | None = None  # join this cluster; None = start a local Ray when needed
 
 
+def _space_kind(value: Any) -> str | None:
+    if isinstance(value, dict | SpaceSpec):
+        return TAG_PREFIX + "inline"
+    return TAG_PREFIX + "file" if isinstance(value, str) else None
+
+
 class SearchConfig(Strict):
-    name: str = "search"
+    name: StrictStr = "search"
     task: TaskConfig
     # Ranked, best first; replaces the space's models when given.
     models: dict[str, ModelSpec] | None = None
-    space: SpaceSpec | str
+    space: Annotated[Annotated[SpaceSpec, Tag(TAG_PREFIX + "inline")] | Annotated[StrictStr, Tag(TAG_PREFIX + "file")],
+                     Discriminator(_space_kind, custom_error_type="invalid_value",
+                                   custom_error_message="a space (a mapping with layers) or a space file name")]
     budget: Budget = Budget()
     search: SearchSettings = SearchSettings()
     execution: Execution = Execution()
@@ -109,14 +128,19 @@ class SearchConfig(Strict):
     def resolved_models(self) -> dict[str, ModelSpec]:
         return self.models or self.resolved_space().models
 
+    def replicated(self) -> bool:
+        return any(m.replicas > 1 for m in self.resolved_models().values())
+
     @property
     def on_ray(self) -> bool:
-        replicated = any(m.replicas > 1 for m in self.resolved_models().values())
-        return self.execution.workers > 1 or self.execution.ray_address is not None or replicated
+        if self.execution.executor is not None:
+            return self.execution.executor == "ray"
+        return self.execution.ray_address is not None or self.replicated()
 
 
 def is_search_config(data: Any) -> bool:
-    return isinstance(data, dict) and "task" in data and "space" in data
+    """A pipeline has neither key, so either one marks a search config (missing the other is its error)."""
+    return isinstance(data, dict) and ("task" in data or "space" in data)
 
 
 def is_space(data: Any) -> bool:
@@ -131,6 +155,10 @@ def parse_search_config(data: Any, source: Path) -> SearchConfig:
         cfg = cfg.model_copy(update={"space": load_space(space_path)})
     if not cfg.resolved_models():
         raise ConfigError(f"{source}: invalid SearchConfig", ["models: no models (set models here or in the space)"])
+    if cfg.execution.executor == "local" and (cfg.execution.ray_address is not None or cfg.replicated()):
+        raise ConfigError(f"{source}: invalid SearchConfig", [
+            "execution.executor: 'local' runs one engine per model in this process; ray_address and "
+            "models with replicas > 1 need executor: ray"])
     return cfg
 
 
@@ -142,9 +170,13 @@ def _find_space(ref: str, source: Path) -> Path:
     candidates = [source.parent / ref, Path(ref), Path("search_spaces") / ref,
                   Path(__file__).resolve().parents[2] / "search_spaces" / ref]
     for cand in candidates:
-        if cand.is_file() and cand.resolve() != source.resolve():
-            return cand
-    raise ConfigError(f"{source}: space: file {ref!r} not found (looked next to the config and in search_spaces/)")
+        try:
+            if cand.is_file() and cand.resolve() != source.resolve():
+                return cand
+        except OSError:  # a name too long, a symlink loop: not this candidate
+            continue
+    raise ConfigError(f"{source}: space: file {ref[:200]!r} not found (looked next to the config and in "
+                      "search_spaces/)")
 
 
 def config_to_data(cfg: SearchConfig) -> dict[str, Any]:

@@ -16,12 +16,24 @@ are named `L<i>` unless given a `name`; nested blocks `<parent>.<j>`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainValidator,
+    StrictStr,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
-from archon_cli.config.loader import read_yaml, validate
+from archon_cli.config.bounds import MAX_LAYERS, MAX_RANGE, MAX_REPEAT, Bool, Float, Int
+from archon_cli.config.loader import TAG_PREFIX, read_yaml, validate
 from archon_cli.config.pipeline import ModelSpec
 
 
@@ -29,44 +41,100 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+RangeEnd = Annotated[Int, Field(ge=-MAX_RANGE, le=MAX_RANGE)]
+
+
 class IntRange(Strict):
-    bounds: tuple[int, int] = Field(alias="int")
-    step: int = Field(1, ge=1)
-    log: bool = False
+    bounds: tuple[RangeEnd, RangeEnd] = Field(alias="int")
+    step: Int = Field(1, ge=1, le=MAX_RANGE)
+    log: Bool = False
 
     @model_validator(mode="after")
     def _ordered(self) -> IntRange:
         if self.bounds[0] > self.bounds[1]:
             raise ValueError("int range: low must be ≤ high")
+        if self.log and self.bounds[0] < 1:
+            raise ValueError("int range: log: true needs low ≥ 1")
+        if self.log and self.step != 1:
+            raise ValueError("int range: log: true needs step 1")
         return self
 
 
 class FloatRange(Strict):
-    bounds: tuple[float, float] = Field(alias="float")
-    log: bool = False
+    bounds: tuple[Annotated[Float, Field(ge=-MAX_RANGE, le=MAX_RANGE)],
+                  Annotated[Float, Field(ge=-MAX_RANGE, le=MAX_RANGE)]] = Field(alias="float")
+    log: Bool = False
 
     @model_validator(mode="after")
     def _ordered(self) -> FloatRange:
         if self.bounds[0] > self.bounds[1]:
             raise ValueError("float range: low must be ≤ high")
+        if self.log and self.bounds[0] <= 0:
+            raise ValueError("float range: log: true needs low > 0")
         return self
 
 
 Scalar = bool | int | float | str | None
+RANGE_HELP = "a range is {int: [lo, hi]}, {float: [lo, hi]} or {choices: [...]}"
+
+
+def _scalar(value: Any) -> Scalar:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise ValueError(f"a fixed value is a number, string, boolean or null; {RANGE_HELP}")
+
+
+# One validator, one message: not pydantic's attempt at every member of a union.
+Fixed = Annotated[Scalar, PlainValidator(_scalar)]
 
 
 class Choices(Strict):
-    choices: list[Scalar] = Field(min_length=1)
+    choices: list[Fixed] = Field(min_length=1, max_length=10_000)
 
 
-Param = IntRange | FloatRange | Choices | Scalar
+def _one_of(pick: Callable[[Any], str | None], help: str) -> Discriminator:
+    """Validate against the one union member `pick(value)` names, so an error carries that
+    member's problems only (the loader drops the tag from the YAML path), or `help` when none fits."""
+    return Discriminator(lambda v: None if (tag := pick(v)) is None else TAG_PREFIX + tag,
+                         custom_error_type="invalid_value", custom_error_message=help)
+
+
+def _tag(name: str) -> Tag:
+    return Tag(TAG_PREFIX + name)
+
+
+_RANGE_TYPES = {"int": IntRange, "float": FloatRange, "choices": Choices}
+
+
+def _range_kind(value: Any) -> str | None:
+    if isinstance(value, dict):
+        kinds = set(value) & set(_RANGE_TYPES)
+        return kinds.pop() if len(kinds) == 1 else None
+    for tag, cls in _RANGE_TYPES.items():
+        if isinstance(value, cls):
+            return tag
+    return "fixed"
+
+
+Param = Annotated[
+    Annotated[IntRange, _tag("int")] | Annotated[FloatRange, _tag("float")] | Annotated[Choices, _tag("choices")]
+    | Annotated[Fixed, _tag("fixed")],
+    _one_of(_range_kind, RANGE_HELP)]
+
+IntOrRange = Annotated[
+    Annotated[IntRange, _tag("range")] | Annotated[Int, _tag("fixed")],
+    _one_of(lambda v: "range" if isinstance(v, dict | IntRange) else "fixed", "an integer or {int: [lo, hi]}")]
+
+ModelChoice = Annotated[
+    Annotated[Choices, _tag("choices")] | Annotated[StrictStr, _tag("alias")],
+    _one_of(lambda v: "choices" if isinstance(v, dict | Choices) else "alias", "a model alias or {choices: [...]}")]
 
 
 class Ensemble(Strict):
     """A generator layer over the ranked models: the first `top_k`, or any non-empty subset."""
 
-    top_k: int | IntRange | None = None
-    subsets: bool = False
+    top_k: IntOrRange | None = None
+    subsets: Bool = False
 
     @model_validator(mode="after")
     def _one_mode(self) -> Ensemble:
@@ -76,20 +144,20 @@ class Ensemble(Strict):
 
 
 class ComponentSpace(Strict):
-    type: str
+    type: StrictStr
     # A model alias, or {choices: [...]}; unset = the top-ranked model.
-    model: str | Choices | None = None
+    model: ModelChoice | None = None
     ensemble: Ensemble | None = None
     params: dict[str, Param] = Field(default_factory=dict)
 
 
 class Block(Strict):
-    name: str | None = None
-    optional: bool = False
-    repeat: int | IntRange = 1
+    name: StrictStr | None = None
+    optional: Bool = False
+    repeat: IntOrRange = 1
     component: ComponentSpace | None = None
     choice: dict[str, list[Block]] | None = None
-    blocks: list[Block] | None = None
+    blocks: list[Block] | None = Field(None, max_length=MAX_LAYERS)
 
     @model_validator(mode="after")
     def _one_kind(self) -> Block:
@@ -100,15 +168,23 @@ class Block(Strict):
             raise ValueError("choice needs at least one alternative")
         return self
 
+    @field_validator("repeat")
+    @classmethod
+    def _bounded(cls, repeat: int | IntRange) -> int | IntRange:
+        lo, hi = repeat.bounds if isinstance(repeat, IntRange) else (repeat, repeat)
+        if lo < 0 or hi > MAX_REPEAT:
+            raise ValueError(f"between 0 and {MAX_REPEAT} repetitions")
+        return repeat
+
 
 class SpaceSpec(Strict):
-    name: str = "space"
+    name: StrictStr = "space"
     # Ranked, best first (ensembles take the top k). A search config's `models` replaces these.
     models: dict[str, ModelSpec] = Field(default_factory=dict)
     # Fixed parameters applied to every component that has the field (e.g. max_tokens: 64),
     # unless the block sets it.
-    defaults: dict[str, Scalar] = Field(default_factory=dict)
-    layers: list[Block] = Field(min_length=1)
+    defaults: dict[str, Fixed] = Field(default_factory=dict)
+    layers: list[Block] = Field(min_length=1, max_length=MAX_LAYERS)
 
 
 def load_space(path: Path) -> SpaceSpec:

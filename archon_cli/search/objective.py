@@ -1,21 +1,26 @@
-"""Evaluate one architecture for the search: budget check, successive-halving rungs, metrics.
+"""One trial's body, the same wherever it runs: budget check, successive-halving rungs, metrics.
 
-The trial-failure policy lives in `run_trial` (DESIGN §7.7), in one place:
+The trial travels as one immutable `TrialJob` (spec, examples, scorer with its options, rung
+settings and the competitors' rung scores at submission); `run_trial` evaluates it with an LLM
+client and returns a `TrialOutcome`. The trial-failure policy lives here, in one place:
 - over the calls-per-query budget or an invalid combination → "infeasible" (pruned, zero calls);
 - not promoted at a rung → "pruned" (its score so far and examples seen are recorded);
 - engine or scorer failure (any exception) → "fail", with the traceback kept for the trial dir.
+Cancellation (a budget or Ctrl-C in the search loop) is not a failure: it propagates, and the
+loop records the trial as interrupted with what it spent (`TrialProgress.usage`).
 """
 
 from __future__ import annotations
 
+import math
 import traceback
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from archon_cli.config.pipeline import PipelineSpec
 from archon_cli.config.search import Objective
-from archon_cli.evaluate import Evaluation, aevaluate
+from archon_cli.evaluate import aevaluate
 from archon_cli.llm.client import LLMClient
 from archon_cli.llm.usage import Usage
 from archon_cli.pipeline import ExampleResult, Pipeline
@@ -24,8 +29,30 @@ from archon_cli.tasks.base import Example, Scorer
 State = Literal["complete", "pruned", "infeasible", "fail"]
 
 
-class BudgetExceeded(Exception):
-    """A search budget ran out during a trial: the search stops and the trial is re-enqueued."""
+@dataclass(frozen=True)
+class TrialJob:
+    """Everything a trial needs, whichever executor runs it (pickled for Ray)."""
+
+    number: int
+    spec: PipelineSpec
+    examples: tuple[Example, ...]
+    scorer: Scorer  # built once by the search, with its options
+    rungs: tuple[int, ...] = ()
+    eta: int = 3
+    # Scores other trials had reached at each rung size when this one was submitted.
+    competitors: dict[int, tuple[float, ...]] = field(default_factory=dict)
+    calls_budget: int | None = None
+
+
+@dataclass
+class TrialProgress:
+    """What a running trial has done so far; the executor reports it to the loop."""
+
+    number: int
+    examples_total: int
+    examples_done: int = 0
+    usage: Usage = field(default_factory=Usage)  # of finished examples (kept when the trial is cut)
+    rung: tuple[int, float] | None = None  # the last rung reached: (examples, mean score)
 
 
 @dataclass
@@ -70,44 +97,82 @@ def engine_tokens(u: Usage) -> int:
     return (u.prompt_tokens - u.cached_prompt_tokens) + (u.completion_tokens - u.cached_completion_tokens)
 
 
+def bounds(mean: float, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """95% Wilson score bounds of a mean of n scores in [0, 1] (conservative for graded scores,
+    whose variance is at most p(1 − p)); the closed form takes fractional successes."""
+    if n <= 0:
+        return 0.0, 1.0
+    centre = (mean + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(max(0.0, mean * (1 - mean)) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _rung_floor() -> int:
+    """The smallest rung at which a 25%-accurate trial can be told from a 75%-accurate one
+    (their bounds no longer overlap): below it a rung prunes by noise, not by skill."""
+    return next(n for n in range(1, 1000) if bounds(0.25, n)[1] < bounds(0.75, n)[0])
+
+
+RUNG_FLOOR = _rung_floor()  # 16 examples
+
+
 def rung_sizes(rungs: Sequence[int], n_search: int) -> list[int]:
-    """Growing example counts ending with the whole search split: [10, 30] over 40 → [10, 30, 40]."""
-    return [r for r in rungs if r < n_search] + [n_search]
+    """Growing example counts ending with the whole search split, each rung raised to the floor
+    (and dropped when that reaches the split): [10, 30] over 40 → [16, 30, 40]."""
+    raised = sorted({max(r, RUNG_FLOOR) for r in rungs if max(r, RUNG_FLOOR) < n_search})
+    return [*raised, n_search]
 
 
-def promotable(value: float, competitors: Sequence[float], eta: int) -> bool:
-    """Asynchronous successive halving: promote when `value` ranks within the top ⌊n/eta⌋ of the
-    n scores at this rung (itself included; at least 1). Ties go to the trials already there:
-    a small model gives many equal scores, and promoting every tie would make the rungs useless."""
+def promotion(value: float, n: int, competitors: Sequence[float], eta: int) -> str | None:
+    """Noise-aware asynchronous successive halving at a rung of n examples: a trial goes on
+    (None) when fewer than ⌊k/eta⌋ of the k scores there (itself included) beat it, or when its
+    upper 95% bound reaches the lower bound of the best score there (tied within noise: ties
+    never decide). Otherwise the reason it stops, with the numbers."""
+    if not competitors:
+        return None
     top = max(1, (len(competitors) + 1) // eta)
-    return sum(1 for c in competitors if c >= value) < top
+    if sum(1 for c in competitors if c > value) < top:
+        return None
+    best = max(competitors)
+    best_low = bounds(best, n)[0]
+    low, high = bounds(value, n)
+    if high >= best_low:
+        return None
+    return (f"not promoted after {n} examples: {value:.3f} (95% CI {low:.3f}–{high:.3f}) is below the best at "
+            f"this rung, {best:.3f} (lower bound {best_low:.3f}), and outside the top {top} of {len(competitors) + 1}")
 
 
-Run = Callable[[Awaitable[Evaluation]], Evaluation]
+Report = Callable[[TrialProgress], None]
 
 
-def run_trial(spec: PipelineSpec, examples: Sequence[Example], scorer: Scorer, client: LLMClient, *,
-              run: Run, rungs: Sequence[int], eta: int, rung_competitors: Callable[[int], list[float]],
-              calls_budget: int | None, on_rung: Callable[[int, float], None] | None = None) -> TrialOutcome:
-    """Evaluate `spec` on growing prefixes of `examples` (incrementally: each rung only runs the
-    new examples); `run` drives a coroutine on the search's event loop."""
+async def run_trial(job: TrialJob, client: LLMClient, report: Report | None = None) -> TrialOutcome:
+    """Evaluate `job.spec` on growing prefixes of `job.examples` (incrementally: each rung only
+    runs the new examples), reporting progress after every example."""
     try:
-        pipeline = Pipeline(spec)
+        pipeline = Pipeline(job.spec)
         estimate = pipeline.estimate_calls()
     except Exception as exc:  # trial boundary: a component that cannot even be built
         return TrialOutcome("fail", f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
     out = TrialOutcome("complete", calls_per_query=estimate.calls)
-    if calls_budget is not None and estimate.calls > calls_budget:
-        out.state, out.reason = "infeasible", f"{estimate.calls} calls per query > budget {calls_budget}"
+    if job.calls_budget is not None and estimate.calls > job.calls_budget:
+        out.state, out.reason = "infeasible", f"{estimate.calls} calls per query > budget {job.calls_budget}"
         return out
+    progress = TrialProgress(job.number, len(job.examples))
+
+    def example_done(result: ExampleResult) -> None:
+        progress.examples_done += 1
+        progress.usage.merge(result.usage)
+        if report is not None:
+            report(progress)
+
     scores: list[float] = []
     results: list[ExampleResult] = []
     done = 0
-    sizes = rung_sizes(rungs, len(examples))
+    sizes = rung_sizes(job.rungs, len(job.examples))
     try:
         for k, size in enumerate(sizes):
-            chunk = examples[done:size]
-            evaluation = run(aevaluate(pipeline, chunk, scorer, client))
+            chunk = job.examples[done:size]
+            evaluation = await aevaluate(pipeline, chunk, job.scorer, client, on_done=example_done)
             for ex, res, score in zip(chunk, evaluation.results, evaluation.scores, strict=True):
                 out.usage.merge(res.usage)
                 out.predictions.append({"id": ex.id, "input": ex.input, "reference": ex.reference,
@@ -121,13 +186,12 @@ def run_trial(spec: PipelineSpec, examples: Sequence[Example], scorer: Scorer, c
             out.n_examples = done
             out.accuracy = sum(scores) / len(scores) if scores else 0.0
             out.rung_scores[str(size)] = out.accuracy
-            if on_rung is not None:
-                on_rung(size, out.accuracy)
-            if k < len(sizes) - 1 and not promotable(out.accuracy, rung_competitors(size), eta):
-                out.state, out.reason = "pruned", f"not promoted after {size} examples"
+            progress.rung = (size, out.accuracy)
+            if report is not None:
+                report(progress)
+            if k < len(sizes) - 1 and (why := promotion(out.accuracy, size, job.competitors.get(size, ()), job.eta)):
+                out.state, out.reason = "pruned", why
                 return out
-    except BudgetExceeded:
-        raise  # the search stops; the driver re-enqueues this trial
     except Exception as exc:  # trial boundary: engine, scorer or component failure fails this trial only
         out.state, out.reason = "fail", f"{type(exc).__name__}: {exc}"
         out.traceback = traceback.format_exc()

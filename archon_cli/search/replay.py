@@ -1,15 +1,23 @@
-"""Replay and export: rebuild a trial's spec from its stored params (the search's own code path)."""
+"""Replay and export: a trial's stored pipeline, evaluated again or written out."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
+from archon_cli.components.validate import load_pipeline
 from archon_cli.config.pipeline import PipelineSpec
 from archon_cli.errors import ConfigError, RunStateError
-from archon_cli.evaluate import Evaluation
+from archon_cli.evaluate import Evaluation, aevaluate
+from archon_cli.llm.session import default_cache_path, open_client
+from archon_cli.pipeline import Pipeline
 from archon_cli.runs import RunDir
-from archon_cli.search.space import Infeasible, build
+from archon_cli.search.results import cost_column, pick, trial_rows
+from archon_cli.search.split import split
+from archon_cli.search.study import open_study
+from archon_cli.search.verdict import Verdict, compare
+from archon_cli.tasks.loading import load_task
 
 
 @dataclass
@@ -17,12 +25,11 @@ class ReplayResult:
     trial: int
     spec: PipelineSpec
     evaluation: Evaluation
+    verdict: Verdict | None = None
 
 
 def chosen_spec(run_dir: Path, trial: int | None, how: str = "best") -> tuple[int, PipelineSpec]:
-    from archon_cli.search.results import cost_column, pick, trial_rows
-    from archon_cli.search.study import open_study
-
+    """The trial's stored `trials/NNNN/pipeline.yaml`: the record of what it evaluated."""
     run = RunDir.open(run_dir)
     cfg = run.load_config()
     study = open_study(run, cfg)
@@ -31,21 +38,17 @@ def chosen_spec(run_dir: Path, trial: int | None, how: str = "best") -> tuple[in
     trials = {t.number: t for t in study.get_trials(deepcopy=False)}
     if trial not in trials:
         raise ConfigError(f"--trial: no trial {trial} in {run_dir} (0–{len(trials) - 1})")
-    try:
-        spec = build(cfg.resolved_space(), cfg.resolved_models(), trials[trial].params,
-                     name=f"{cfg.name}-trial-{trial}")
-    except Infeasible as exc:
-        raise RunStateError(f"trial {trial} is infeasible: {exc}") from None
-    return trial, spec
+    source = trials[trial].user_attrs.get("duplicate_of", trial)
+    path = run.trial_dir(source) / "pipeline.yaml"
+    if not path.is_file():
+        reason = trials[trial].user_attrs.get("reason") or trials[trial].state.name.lower()
+        raise RunStateError(f"trial {trial} has no pipeline ({reason})")
+    return trial, load_pipeline(path)
 
 
-def replay_trial(run_dir: Path, trial: int | None, split_name: str, limit: int | None) -> ReplayResult:
-    from archon_cli.evaluate import evaluate
-    from archon_cli.llm.session import default_cache_path, open_client
-    from archon_cli.pipeline import Pipeline
-    from archon_cli.search.split import split
-    from archon_cli.tasks.loading import load_task
-
+def replay_trial(run_dir: Path, trial: int | None, split_name: str, limit: int | None, *,
+                 with_baselines: bool = False) -> ReplayResult:
+    """Evaluate a trial's pipeline on a split (and, asked, its baselines on the same examples)."""
     number, spec = chosen_spec(run_dir, trial)
     run = RunDir.open(run_dir)
     cfg = run.load_config()
@@ -56,7 +59,18 @@ def replay_trial(run_dir: Path, trial: int | None, split_name: str, limit: int |
     if not chosen:
         raise RunStateError(f"the {split_name} split of {run_dir} is empty")
     cache_path = run.cache_db if cfg.execution.cache == "run" else default_cache_path()
-    with open_client(spec.models, use_cache=cfg.execution.cache != "off", cache_path=cache_path) as client:
-        evaluation = evaluate(Pipeline(spec), chosen, scorer, client)
+    models = cfg.resolved_models() | spec.models
+    with open_client(models, use_cache=cfg.execution.cache != "off", cache_path=cache_path) as client:
+
+        async def evaluate_all() -> tuple[Evaluation, Verdict | None]:
+            mine = await aevaluate(Pipeline(spec), chosen, scorer, client)
+            if not with_baselines:
+                return mine, None
+            return mine, await compare(number, spec, mine, cfg.resolved_models(), chosen, scorer, client, split_name)
+
+        evaluation, verdict = asyncio.run(evaluate_all())
     run.log(f"replay trial {number} on {split_name} ({len(chosen)} examples): {evaluation.estimate}")
-    return ReplayResult(number, spec, evaluation)
+    run.write_json(run.trial_dir(number) / f"replay-{split_name}.json",
+                   {"split": split_name, "examples": len(chosen), "estimate": evaluation.estimate.to_dict()}
+                   | ({"verdict": verdict.to_dict()} if verdict is not None else {}))
+    return ReplayResult(number, spec, evaluation, verdict)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 from typing import Any
 
@@ -13,9 +14,11 @@ from archon_cli.config.search import SearchConfig
 from archon_cli.errors import ConfigError, RunStateError
 from archon_cli.fsutil import atomic_write_text
 from archon_cli.runs import RunDir
+from archon_cli.stats import paired_difference
 
 ATTR_COLUMNS = ("n_examples", "calls_per_query", "calls", "cache_hits", "prompt_tokens", "completion_tokens",
-                "engine_tokens", "tokens_per_query", "usd", "usd_per_query", "latency_s", "seed", "reason", "node")
+                "engine_tokens", "tokens_per_query", "usd", "usd_per_query", "latency_s", "seed", "reason", "node",
+                "architecture", "accuracy_low", "accuracy_high")
 
 
 def trial_rows(study: Any, cfg: SearchConfig) -> list[dict[str, Any]]:
@@ -85,6 +88,35 @@ def pick(rows: list[dict[str, Any]], how: str, cost: str = "calls_per_query") ->
     raise ConfigError(f"--pick: unknown choice {how!r} (best, cheapest, knee)")
 
 
+def compare_with_best(run: RunDir, rows: list[dict[str, Any]]) -> None:
+    """Mark each complete trial against the best on the examples both saw: `vs_best` is "best",
+    "tied" (paired test p ≥ 0.05) or "worse", with `vs_best_p`; `heldout` is the trial's
+    held-out score where `archon replay` (or the verdict) measured one."""
+    done = complete_rows(rows)
+    if not done:
+        return
+    best = pick(rows, "best")
+    best_scores = _scores_by_id(run, best["number"])
+    for r in done:
+        if (replayed := run.trial_dir(r["number"]) / "replay-test.json").is_file():
+            r["heldout"] = json.loads(replayed.read_text(encoding="utf-8"))["estimate"]["mean"]
+        if r["number"] == best["number"]:
+            r["vs_best"] = "best"
+            continue
+        mine = _scores_by_id(run, r["number"])
+        shared = sorted(set(mine) & set(best_scores))
+        if shared:
+            c = paired_difference([mine[i] for i in shared], [best_scores[i] for i in shared])
+            r["vs_best"], r["vs_best_p"] = ("worse" if c.significant else "tied"), c.p_value
+
+
+def _scores_by_id(run: RunDir, number: int) -> dict[str, float]:
+    try:
+        return {str(p["id"]): float(p["score"] or 0.0) for p in run.predictions(number)}
+    except RunStateError:
+        return {}
+
+
 def _csv(rows: list[dict[str, Any]]) -> str:
     columns: list[str] = []
     for r in rows:
@@ -99,6 +131,7 @@ def _csv(rows: list[dict[str, Any]]) -> str:
 
 def write_tables(run: RunDir, study: Any, cfg: SearchConfig) -> None:
     rows = trial_rows(study, cfg)
+    compare_with_best(run, rows)
     atomic_write_text(run.trials_csv, _csv(rows))
     if not complete_rows(rows):
         return

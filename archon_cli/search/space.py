@@ -10,16 +10,21 @@ same walk serves three callers, so names and structure cannot drift apart:
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from archon_cli.components import COMPONENTS
 from archon_cli.components.validate import parse_pipeline
+from archon_cli.config.bounds import MAX_LAYERS
 from archon_cli.config.pipeline import ModelSpec, PipelineSpec
 from archon_cli.config.space import Block, Choices, ComponentSpace, FloatRange, IntRange, Param, Scalar, SpaceSpec
 from archon_cli.errors import ConfigError
+from archon_cli.pipeline import Pipeline
 
 ENUMERATION_LIMIT = 20000  # configurations enumerated for size / calls range / grid / seeds: seconds, not minutes
+ENUMERATION_WORK = 150_000  # components walked in all (~30 µs each): deep repeats stop sooner than 20000
 
 
 class Infeasible(Exception):
@@ -60,11 +65,11 @@ class _Walk:
             body = self.blocks(b.choice[key], f"{name}.{key}.")
         else:
             body = self.blocks(b.blocks or [], f"{name}.")
+        if reps * len(body) > MAX_LAYERS:  # before copying: nested repeats multiply
+            raise Infeasible(f"{name}: {reps} × {len(body)} layers, more than a pipeline may have ({MAX_LAYERS})")
         return [copy.deepcopy(layer) for _ in range(reps) for layer in body]
 
     def component(self, c: ComponentSpace, name: str) -> list[dict[str, Any]]:
-        from archon_cli.components import COMPONENTS
-
         # `L2.ranker.top_k`; a block already named after its type is not repeated (`fuse.critic`)
         prefix = name if name.rsplit(".", 1)[-1] == c.type else f"{name}.{c.type}"
         fields = COMPONENTS.get(c.type).Params.model_fields
@@ -178,7 +183,7 @@ class ScriptChooser:
     params: dict[str, Any] = field(default_factory=dict)
     continuous: bool = False
 
-    def _pick(self, name: str, options: list[Any]) -> Any:
+    def _pick(self, name: str, options: Sequence[Any]) -> Any:
         i = len(self.taken)
         idx = self.script[i] if i < len(self.script) else 0
         self.taken.append(idx)
@@ -187,7 +192,7 @@ class ScriptChooser:
         return options[idx]
 
     def int(self, name: str, lo: int, hi: int, step: int, log: bool) -> int:
-        return int(self._pick(name, list(range(lo, hi + 1, step))))
+        return int(self._pick(name, range(lo, hi + 1, step)))  # a range object: {int: [1, 1e9]} costs nothing
 
     def float(self, name: str, lo: float, hi: float, log: bool) -> float:
         self.continuous = self.continuous or lo != hi
@@ -205,56 +210,130 @@ class Point:
     reason: str = ""
 
 
-def enumerate_space(space: SpaceSpec, models: dict[str, ModelSpec], limit: int = ENUMERATION_LIMIT
-                    ) -> Iterator[Point]:
-    """Every configuration, depth first over the decision tree (at most `limit`)."""
-    script: list[int] = []
-    for _ in range(limit):
-        chooser = ScriptChooser(script)
-        try:
-            layers = walk(space, models, chooser)
-            spec: PipelineSpec | None = to_spec(space, models, layers)
-            reason = ""
-        except Infeasible as exc:
-            spec, reason = None, str(exc)
-        yield Point(dict(chooser.params), spec, reason)
-        i = len(chooser.taken) - 1
-        while i >= 0 and chooser.taken[i] + 1 >= chooser.sizes[i]:
-            i -= 1
-        if i < 0:
-            return
-        script = [*chooser.taken[:i], chooser.taken[i] + 1]
+def enumerate_space(space: SpaceSpec, models: dict[str, ModelSpec], limit: int = ENUMERATION_LIMIT,
+                    max_work: int = ENUMERATION_WORK) -> Enumeration:
+    """Every configuration, depth first over the decision tree, lazily: at most `limit` of them
+    and `max_work` components walked in all (`.complete` says whether the tree was exhausted)."""
+    return Enumeration(space, models, limit, max_work)
+
+
+@dataclass
+class Enumeration:
+    space: SpaceSpec
+    models: dict[str, ModelSpec]
+    limit: int
+    max_work: int
+    complete: bool = False  # set once iteration has visited every configuration
+
+    def __iter__(self) -> Iterator[Point]:
+        script: list[int] = []
+        work = 0
+        for _ in range(self.limit):
+            if work >= self.max_work:
+                return
+            chooser = ScriptChooser(script)
+            layers: Layers = []
+            try:
+                layers = walk(self.space, self.models, chooser)
+                spec: PipelineSpec | None = to_spec(self.space, self.models, layers)
+                reason = ""
+            except Infeasible as exc:
+                spec, reason = None, str(exc)
+            work += max(1, sum(len(layer) for layer in layers))
+            yield Point(dict(chooser.params), spec, reason)
+            i = len(chooser.taken) - 1
+            while i >= 0 and chooser.taken[i] + 1 >= chooser.sizes[i]:
+                i -= 1
+            if i < 0:
+                self.complete = True
+                return
+            script = [*chooser.taken[:i], chooser.taken[i] + 1]
+
+
+def count_configurations(space: SpaceSpec, models: dict[str, ModelSpec]) -> int:
+    """How many configurations the walk can take, in closed form (a product of the options of
+    independent decisions, a sum over the alternatives of a choice): never enumerated, so
+    `{int: [1, 1000000000]}` costs nothing. Continuous ranges count once, as in ScriptChooser."""
+    return _count_blocks(space, len(models), space.layers)
+
+
+def _count_blocks(space: SpaceSpec, n_models: int, blocks: list[Block]) -> int:
+    total = 1
+    for b in blocks:
+        total *= _count_block(space, n_models, b)
+    return total
+
+
+def _count_block(space: SpaceSpec, n_models: int, b: Block) -> int:
+    if b.component is not None:
+        body = _count_component(b.component, n_models)
+    elif b.choice is not None:
+        body = sum(_count_blocks(space, n_models, alt) for alt in b.choice.values())
+    else:
+        body = _count_blocks(space, n_models, b.blocks or [])
+    reps = _values(b.repeat)
+    left_out = len(range(reps.start, min(reps.stop, 1), reps.step)) if reps.start < 1 else 0  # 0 repeats = nothing
+    n = left_out + (len(reps) - left_out) * body
+    return 1 + n if b.optional else n
+
+
+def _count_component(c: ComponentSpace, n_models: int) -> int:
+    n = 1
+    for param in c.params.values():
+        n *= len(_values(param)) if isinstance(param, IntRange) else len(param.choices) if isinstance(param, Choices) \
+            else 1
+    if c.ensemble is not None:
+        top = c.ensemble.top_k
+        if c.ensemble.subsets:
+            return n * 2 ** n_models
+        if isinstance(top, IntRange):
+            lo, hi = min(top.bounds[0], n_models), min(top.bounds[1], n_models)
+            return n * len(range(lo, hi + 1, top.step))
+        return n
+    if isinstance(c.model, Choices) and "model" in COMPONENTS.get(c.type).Params.model_fields:
+        n *= len(c.model.choices)
+    return n
+
+
+def _values(r: int | IntRange) -> range:
+    return range(r, r + 1) if isinstance(r, int) else range(r.bounds[0], r.bounds[1] + 1, r.step)
 
 
 @dataclass(frozen=True)
 class SpaceSummary:
-    size: int
-    feasible: int
+    size: int  # every configuration (closed form)
+    feasible: int  # valid pipelines among the `checked` first ones
     calls_min: int | None
     calls_max: int | None
     continuous: bool
-    truncated: bool
+    truncated: bool  # checked < size: the enumeration stopped at its limit
+    checked: int = 0
+    common_reason: str = ""  # the most frequent reason a configuration is not a valid pipeline
 
 
 def summarize(space: SpaceSpec, models: dict[str, ModelSpec], limit: int = ENUMERATION_LIMIT) -> SpaceSummary:
-    from archon_cli.pipeline import Pipeline
-
-    size = feasible = 0
+    checked = feasible = 0
     calls: list[int] = []
-    continuous = False
-    for point in enumerate_space(space, models, limit):
-        size += 1
+    reasons: Counter[str] = Counter()
+    points = enumerate_space(space, models, limit)
+    for point in points:
+        checked += 1
         if point.spec is not None:
             feasible += 1
             calls.append(Pipeline(point.spec).estimate_calls().calls)
+        else:
+            reasons[point.reason] += 1
+    truncated = not points.complete
     probe = ScriptChooser([])
     try:
         walk(space, models, probe)
     except Infeasible:
         pass
     continuous = probe.continuous or _has_float(space.layers)
+    size = count_configurations(space, models) if truncated else checked
+    common = reasons.most_common(1)[0][0] if reasons else ""
     return SpaceSummary(size, feasible, min(calls, default=None), max(calls, default=None), continuous,
-                        size >= limit)
+                        truncated, checked, common)
 
 
 def _has_float(blocks: list[Block]) -> bool:

@@ -14,6 +14,7 @@ from archon_cli.config.pipeline import ModelSpec, PipelineSpec
 from archon_cli.config.search import SearchConfig
 from archon_cli.config.space import SpaceSpec
 from archon_cli.errors import MissingDependencyError
+from archon_cli.pipeline import Pipeline
 from archon_cli.runs import STUDY_NAME, RunDir
 from archon_cli.search.space import enumerate_space
 
@@ -65,6 +66,7 @@ class Seed:
     label: str
     params: dict[str, Any]
     calls: int
+    temperature: float = 0.0  # the first layer's highest
 
 
 def _types(spec: PipelineSpec) -> list[str]:
@@ -75,40 +77,56 @@ def _first_layer_outputs(spec: PipelineSpec) -> int:
     return sum(int(getattr(c, "samples", 1)) for c in spec.layers[0])
 
 
-def seed_architectures(space: SpaceSpec, models: dict[str, ModelSpec], calls_budget: int | None) -> list[Seed]:
-    """Known architectures, when the space can express them within the budget: single model,
-    best-of-n + vote, MoA-style (generators then fusers), Archon's critique → rank → fuse."""
-    from archon_cli.pipeline import Pipeline
+def _temperature(spec: PipelineSpec) -> float:
+    return max(float(getattr(c, "temperature", 0.0)) for c in spec.layers[0])
 
-    best: dict[str, tuple[float, Seed]] = {}
+
+def seed_architectures(space: SpaceSpec, models: dict[str, ModelSpec], calls_budget: int | None) -> list[Seed]:
+    """Known architectures, when the space can express them within the budget: the single call
+    (greedy where the space allows: the baseline a user would try first), best-of-n + vote,
+    MoA-style (generators then fusers), Archon's critique → rank → fuse (these sampled)."""
+    best: dict[str, tuple[tuple[float, float], Seed]] = {}
     for point in enumerate_space(space, models):
         if point.spec is None:
             continue
         calls = Pipeline(point.spec).estimate_calls().calls
         if calls_budget is not None and calls > calls_budget:
             continue
-        types, n0 = _types(point.spec), _first_layer_outputs(point.spec)
-        wanted: list[tuple[str, float]] = []
+        types, n0, temperature = _types(point.spec), _first_layer_outputs(point.spec), _temperature(point.spec)
+        greedy = float(temperature == 0)
+        wanted: list[tuple[str, tuple[float, float]]] = []
         if types == ["generator"] and n0 == 1:
-            wanted.append(("single-model", calls))
+            wanted.append(("single-model", (calls, temperature)))
         if types == ["generator", "majority_vote"] and n0 >= 3:
-            wanted.append(("best-of-n-vote", abs(n0 - 5)))  # five samples, the usual self-consistency size
+            wanted.append(("best-of-n-vote", (abs(n0 - 5), greedy)))  # five samples, the usual self-consistency
         if len(types) >= 2 and types[0] == "generator" and set(types[1:]) == {"fuser"} and n0 >= 2:
-            wanted.append(("moa", calls))
+            wanted.append(("moa", (calls, greedy)))
         if types == ["generator", "critic", "ranker", "fuser"] and n0 >= 2:
-            wanted.append(("archon-critique-rank-fuse", calls))
+            wanted.append(("archon-critique-rank-fuse", (calls, greedy)))
         for label, rank in wanted:
             if label not in best or rank < best[label][0]:
-                best[label] = (rank, Seed(label, point.params, calls))
+                best[label] = (rank, Seed(label, point.params, calls, temperature))
     order = ["single-model", "best-of-n-vote", "moa", "archon-critique-rank-fuse"]
     return [best[k][1] for k in order if k in best]
+
+
+def missing_baselines(space: SpaceSpec, models: dict[str, ModelSpec], calls_budget: int | None) -> list[str]:
+    """Warnings for the obvious answers a space cannot express: a search that cannot even try
+    one greedy call, or a plain vote, cannot show it beats them."""
+    seeds = {s.label: s for s in seed_architectures(space, models, calls_budget)}
+    warnings = []
+    single = seeds.get("single-model")
+    if single is None or single.temperature > 0:
+        warnings.append("the space cannot express one greedy call (a generator with samples 1, temperature 0, "
+                        "and nothing after it): the search cannot try the first thing a user would")
+    if "best-of-n-vote" not in seeds:
+        warnings.append("the space cannot express a majority vote over 3 or more samples")
+    return warnings
 
 
 def grid_points(space: SpaceSpec, models: dict[str, ModelSpec], calls_budget: int | None, seed: int
                 ) -> list[dict[str, Any]]:
     """Every feasible configuration within budget, in a seeded random order."""
-    from archon_cli.pipeline import Pipeline
-
     points = [p.params for p in enumerate_space(space, models) if p.spec is not None
               and (calls_budget is None or Pipeline(p.spec).estimate_calls().calls <= calls_budget)]
     random.Random(seed).shuffle(points)

@@ -19,6 +19,9 @@ class Arithmetic(Dataset):
     default_scorer = "numeric"
     license = "Apache-2.0 (reasoning-gym)"
 
+    def default_size(self) -> int | None:
+        return _DEFAULT_SIZE
+
     def load(self, limit: int | None = None, seed: int = 0) -> list[Example]:
         import reasoning_gym
 

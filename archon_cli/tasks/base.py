@@ -6,7 +6,8 @@ Scorer lifecycle: built once per evaluation as `Scorer(options)` (ScorerOptions:
 client, sandbox workers...); `score(example, output)` returns a value in [0, 1], or raises
 ScoreError when the output cannot be judged at all (recorded as that example's failure, not as a
 zero). `score_many` scores a batch; scorers that do I/O (sandbox runs, judge calls) override it
-to work concurrently.
+to work concurrently. Commands call `score_outputs`, which scores a blank output 0 before any
+scorer sees it.
 """
 
 from __future__ import annotations
@@ -55,6 +56,10 @@ class Dataset(ABC):
         """Number of examples, or None for generated datasets (any size)."""
         return None
 
+    def default_size(self) -> int | None:
+        """Examples `load()` gives without a limit (a generated dataset's default; None: unknown)."""
+        return self.size()
+
 
 @dataclass
 class ScorerOptions:
@@ -71,12 +76,22 @@ class ScorerOptions:
 class Scorer(ABC):
     name: ClassVar[str]
     description: ClassVar[str] = ""
+    # Short answers that a majority vote can count (numbers, letters, exact strings); free text,
+    # code and judged answers cannot be voted on.
+    votable: ClassVar[bool] = False
 
     def __init__(self, options: ScorerOptions | None = None) -> None:
         self.options = options or ScorerOptions()
 
     @abstractmethod
     def score(self, example: Example, output: str) -> float: ...
+
+    def score_outputs(self, pairs: list[tuple[Example, str]]) -> list[float | ScoreError]:
+        """What commands call: a blank output is a wrong answer (0) for every scorer, whatever the
+        reference (one that normalizes to nothing, a regex matching ""); the rest go to `score_many`."""
+        answered = [(ex, out) for ex, out in pairs if out.strip()]
+        scored = iter(self.score_many(answered) if answered else [])
+        return [next(scored) if out.strip() else 0.0 for _, out in pairs]
 
     def score_many(self, pairs: list[tuple[Example, str]]) -> list[float | ScoreError]:
         """Score each (example, output); a ScoreError is returned in place, not raised."""

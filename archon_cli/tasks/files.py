@@ -89,6 +89,8 @@ def jsonl_objects(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             row = json.loads(text)
         except json.JSONDecodeError as exc:
             raise DatasetError(f"{path}:{line}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        except RecursionError:
+            raise DatasetError(f"{path}:{line}: JSON nested too deeply") from None
         if not isinstance(row, dict):
             raise DatasetError(f"{path}:{line}: expected a JSON object, got {type(row).__name__}")
         yield line, row

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from archon_cli.components.prompts import Prompts
 from archon_cli.errors import ConfigError, EngineError, LLMCallError
+from archon_cli.llm.client import LLMClient
 from archon_cli.llm.types import Message, Request
 from archon_cli.tasks import SCORERS
 from archon_cli.tasks.base import Example, ScoreError, Scorer
@@ -46,8 +47,6 @@ class JudgeScorer(Scorer):
             return pool.submit(asyncio.run, self._score_all(pairs)).result()
 
     async def _score_all(self, pairs: list[tuple[Example, str]]) -> list[float | ScoreError]:
-        from archon_cli.llm.client import LLMClient
-
         opts = self.options
         if opts.judge_client is None:
             raise ConfigError("the judge scorer needs a judge model: pass --judge-model (e.g. local/smollm2-135m)")

@@ -10,7 +10,7 @@ from archon_cli.tasks import DATASETS, SCORERS
 from archon_cli.tasks.base import Example, Scorer, ScorerOptions
 from archon_cli.tasks.files import SUFFIXES, load_file
 
-FILE_DEFAULT_SCORER = "normalized"  # a user file with plain reference answers
+FILE_DEFAULT_SCORER = "normalized"  # a user file with plain reference answers (rows with choices: choice)
 
 
 def is_file_dataset(dataset: str) -> bool:
@@ -22,7 +22,8 @@ def load_examples(dataset: str, *, limit: int | None = None, seed: int = 0,
     """The examples and the dataset's default scorer name."""
     if is_file_dataset(dataset):
         examples = load_file(Path(dataset), fields, limit)
-        default = "code_tests" if any(ex.tests for ex in examples) else FILE_DEFAULT_SCORER
+        default = ("code_tests" if any(ex.tests for ex in examples)
+                   else "choice" if all(ex.choices for ex in examples) else FILE_DEFAULT_SCORER)
     else:
         if fields:
             raise DatasetError("--field applies to dataset files (.jsonl/.csv), not to built-in datasets")

@@ -22,9 +22,12 @@ class NumericScorer(Scorer):
     """1 if the output's final number equals the reference ("The answer is 42." → 42)."""
 
     name = "numeric"
+    votable = True
     description = "final number equals the reference"
 
     def score(self, example: Example, output: str) -> float:
+        if not output.strip():  # no answer; "" would equal a blank reference
+            return 0.0
         predicted = extract_answer(output)
         expected = normalize_number(_reference(example))
         try:
@@ -36,10 +39,11 @@ class NumericScorer(Scorer):
 @SCORERS.register("exact")
 class ExactScorer(Scorer):
     name = "exact"
+    votable = True
     description = "output equals the reference (surrounding whitespace ignored)"
 
     def score(self, example: Example, output: str) -> float:
-        return float(output.strip() == _reference(example).strip())
+        return float(bool(output.strip()) and output.strip() == _reference(example).strip())
 
 
 def normalize_text(text: str) -> str:
@@ -54,10 +58,18 @@ def normalize_text(text: str) -> str:
 @SCORERS.register("normalized")
 class NormalizedExactScorer(Scorer):
     name = "normalized"
+    votable = True
     description = "output equals the reference after normalizing case, punctuation, articles"
 
     def score(self, example: Example, output: str) -> float:
-        return float(normalize_text(output) == normalize_text(_reference(example)))
+        ref = _reference(example)
+        if not normalize_text(ref):  # a reference that is all articles/punctuation ("The", "A")
+            return float(bool(output.strip()) and _light(output) == _light(ref))
+        return float(normalize_text(output) == normalize_text(ref))
+
+
+def _light(text: str) -> str:
+    return " ".join(text.casefold().split()).strip(".!?")
 
 
 @SCORERS.register("contains")
@@ -80,28 +92,36 @@ class RegexScorer(Scorer):
             pattern = re.compile(_reference(example), re.IGNORECASE | re.MULTILINE)
         except re.error as exc:
             raise ScoreError(f"example {example.id}: bad regular expression in reference: {exc}") from None
-        return float(pattern.search(output) is not None)
+        return float(bool(output.strip()) and pattern.search(output) is not None)
 
 
 LETTERS = "ABCDEFGHIJ"
+# Most explicit marker first; within a kind the last match wins (a chain of thought ends with its
+# conclusion). Letters are capitals only: "the answer is a city" names no choice.
 _CHOICE_PATTERNS = [
-    re.compile(r"answer\s*(?:is|:)?\s*[:\s]*\(?\**\s*([A-J])\b", re.IGNORECASE),
+    re.compile(r"(?i:answer|choice|option)\s*(?:is|:)?\s*[:\s]*(?:\*\*|\()*\s*([A-J])(?![\w'])"),
     re.compile(r"\(([A-J])\)"),
-    re.compile(r"\*\*([A-J])\b"),
+    re.compile(r"\*\*([A-J])(?:[.):][^*\n]*)?\*\*"),
     re.compile(r"^\s*([A-J])\s*(?:[.):]|$)", re.MULTILINE),
-    re.compile(r"\b([A-J])\b"),
+    re.compile(r"(?<![\w'])([A-J])(?![\w'])"),
 ]
+_BARE = _CHOICE_PATTERNS[-1]
+_WHOLE_REPLY = re.compile(r"\s*\(?([A-Ja-j])\)?\s*[.):]?\s*")  # "a", "(a)", "B." as the entire reply
 
 
 def extract_choice(output: str, choices: tuple[str, ...] | None = None) -> str | None:
-    """The chosen letter: "Answer: B", "(B)", "**B**", "B.", a lone B, or the text of a choice."""
+    """The chosen letter: "Answer: B", "(B)", "**B**", "B.", a lone B, a reply that is just "a"
+    or "(a)", or the text of a choice. A lone "A" or "I" followed by a lowercase word is an
+    article or a pronoun ("A cat", "I think"), not a choice."""
     allowed = LETTERS[: len(choices)] if choices else "ABCD"
+    whole = _WHOLE_REPLY.fullmatch(output)
+    if whole and whole.group(1).upper() in allowed:
+        return whole.group(1).upper()
     for pattern in _CHOICE_PATTERNS:
-        for match in pattern.finditer(output):
-            letter = match.group(1).upper()
-            if letter in allowed and not (pattern is _CHOICE_PATTERNS[-1] and letter == "A" and
-                                          re.search(r"\bA\s+[a-z]", output[match.start():match.start() + 4])):
-                return letter
+        found = [m.group(1) for m in pattern.finditer(output)
+                 if m.group(1) in allowed and not (pattern is _BARE and _is_word(output, m))]
+        if found:
+            return found[-1]
     if choices:  # the model wrote the choice's text instead of its letter
         norm = normalize_text(output)
         hits = [LETTERS[i] for i, c in enumerate(choices) if normalize_text(c) and normalize_text(c) in norm]
@@ -110,9 +130,14 @@ def extract_choice(output: str, choices: tuple[str, ...] | None = None) -> str |
     return None
 
 
+def _is_word(text: str, match: re.Match[str]) -> bool:
+    return match.group(1) in "AI" and re.match(r"\s+[a-z]", text[match.end():]) is not None
+
+
 @SCORERS.register("choice")
 class ChoiceScorer(Scorer):
     name = "choice"
+    votable = True
     description = "multiple choice: the chosen letter (A/B/C/D...) equals the reference letter or choice"
 
     def score(self, example: Example, output: str) -> float:
@@ -128,6 +153,7 @@ class MathScorer(Scorer):
     """Equivalent expressions (`1/2` = `0.5` = `\\frac{1}{2}`), by the math-verify library."""
 
     name = "math"
+    votable = True
     description = "mathematically equivalent to the reference (math-verify)"
 
     def score(self, example: Example, output: str) -> float:

@@ -3,9 +3,12 @@ subprocess): it would connect, write, fork without bound, loop or allocate freel
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -13,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from archon_cli.llm.session import default_cache_path
 from archon_cli.sandbox.runner import Limits, run_python
 from tests.processes import pids_with_command
 
@@ -59,14 +63,17 @@ def test_network_is_blocked(listener: int) -> None:
 
 
 def test_write_outside_the_private_dir_is_blocked() -> None:
-    # Writable by anyone (the sandbox may run as `nobody`): only the read-only mount stops the write.
+    # Writable by anyone (the sandbox may run as `nobody`): the host's /tmp is not even there.
     target = Path(tempfile.mkdtemp(prefix="archon-test-"))
     try:
         target.chmod(0o777)
         r = run(f"open({str(target / 'pwned')!r}, 'w').write('x')")
         assert not r.passed
-        assert "Read-only file system" in r.stderr
+        assert "No such file or directory" in r.stderr
         assert not (target / "pwned").exists()
+        # What is shown (the system's /usr) is read-only.
+        r = run("open('/usr/pwned', 'w').write('x')")
+        assert not r.passed and "Read-only file system" in r.stderr
     finally:
         shutil.rmtree(target)
 
@@ -121,3 +128,90 @@ def test_secrets_in_the_environment_do_not_leak(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
     r = run("import os\nprint(os.environ.get('OPENAI_API_KEY'))")
     assert r.stdout.strip() == "None"
+
+
+def test_output_beyond_the_file_size_limit_is_not_a_failure() -> None:
+    # stdout is a pipe of which only the tail is kept: the file-size limit is for files.
+    r = run("import sys\nfor _ in range(24):\n    sys.stdout.write('x' * 2**20)\nprint('\\nend')",
+            Limits(wall_s=10, file_mb=4))
+    assert r.passed and r.exit_code == 0
+    assert r.stdout.endswith("end\n") and len(r.stdout) <= 2000
+
+
+# Code that reports what of the host it can see: each probe prints "<path> <what it found>".
+PROBE = '''
+import os
+for path in {paths!r}:
+    try:
+        found = "listed " + ",".join(sorted(os.listdir(path))) if os.path.isdir(path) else "read " + open(path).read()
+    except OSError as exc:
+        found = "blocked " + type(exc).__name__
+    print(path, found.replace("\\n", " "))
+print("home", sorted(os.listdir(os.path.expanduser("~"))), "tmp", sorted(os.listdir("/tmp")))
+'''
+
+
+def probe_paths(stdout: str) -> dict[str, str]:
+    return dict(line.split(" ", 1) for line in stdout.splitlines())
+
+
+def test_the_host_is_invisible_only_the_interpreter_is_shown() -> None:
+    marker = Path(tempfile.mkdtemp(prefix="archon-test-")) / "world-readable.txt"
+    try:
+        marker.write_text("host secret")
+        marker.chmod(0o644)
+        marker.parent.chmod(0o755)
+        project = Path(__file__).resolve()
+        paths = ["/etc/passwd", "/etc", "/root", "/work", str(project), str(project.parents[2]), str(marker),
+                 str(marker.parent), str(default_cache_path()), os.path.expanduser("~"), sys.prefix]
+        r = run(PROBE.format(paths=paths))
+        assert r.passed, r.stderr
+        seen = probe_paths(r.stdout)
+        for path in paths:
+            assert seen[path].startswith("blocked"), (path, seen[path])
+        assert "home [] tmp []" in r.stdout  # an empty private home and /tmp
+        # The interpreter still has its standard library.
+        assert run("import json, sqlite3, ssl, decimal\nprint('ok')").stdout == "ok\n"
+    finally:
+        shutil.rmtree(marker.parent)
+
+
+NORMAL_USER = '''
+import json, os, sys
+from archon_cli.sandbox.runner import Limits, run_python
+r = run_python(sys.argv[1], Limits(wall_s=10), require_sandbox=True)
+print(json.dumps({"uid": os.getuid(), "passed": r.passed, "stdout": r.stdout, "stderr": r.stderr}))
+'''
+
+
+def test_a_normal_users_own_private_files_are_invisible() -> None:
+    """As a normal user the code runs as that user: the user's own 0600 files (a fake
+    ~/.ssh/id_rsa in a temporary HOME) must still be out of its sight. As root, the tool is run
+    as `nobody` for this test."""
+    home = Path(tempfile.mkdtemp(prefix="archon-test-home-"))
+    try:
+        home.chmod(0o755)
+        key = home / ".ssh" / "id_rsa"
+        key.parent.mkdir(mode=0o700)
+        key.write_text("-----BEGIN OPENSSH PRIVATE KEY-----\nfake\n")
+        key.chmod(0o600)
+        argv = [sys.executable, "-c", NORMAL_USER]
+        if os.geteuid() == 0:
+            for path in (home, key.parent, key):
+                os.chown(path, 65534, 65534)
+            python = "/usr/bin/python3"
+            if not shutil.which("setpriv") or not os.access(python, os.X_OK):
+                pytest.skip("needs setpriv and /usr/bin/python3 to run the tool as a normal user")
+            argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--", python, "-c", NORMAL_USER]
+        code = PROBE.format(paths=[str(key), str(key.parent), str(home)])
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+        done = subprocess.run([*argv, code], capture_output=True, text=True, timeout=60, env=env, cwd=home)
+        assert done.returncode == 0, done.stderr[-2000:]
+        report = json.loads(done.stdout.splitlines()[-1])
+        assert report["uid"] != 0 and report["passed"], report
+        seen = probe_paths(report["stdout"])
+        # Readable by this user outside the sandbox, invisible inside it.
+        assert all(seen[str(p)].startswith("blocked") for p in (key, key.parent, home)), seen
+        assert "fake" not in report["stdout"]
+    finally:
+        shutil.rmtree(home)

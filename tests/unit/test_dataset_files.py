@@ -33,7 +33,9 @@ def test_csv_with_choices_and_default_scorer(tmp_path: Path) -> None:
     examples, scorer = load_task(str(f), "choice")
     assert examples[0].choices == ("red", "green", "blue") and scorer.name == "choice"
     _, default = load_task(str(f), None)
-    assert default.name == "normalized"
+    assert default.name == "choice"  # rows carry choices (issue 12: was `normalized`)
+    plain = write(tmp_path / "plain.csv", ["id,input,reference", "q1,Capital of France?,Paris"])
+    assert load_task(str(plain), None)[1].name == "normalized"
 
 
 @pytest.mark.parametrize(

@@ -144,7 +144,7 @@ def test_a_retry_first_looks_in_the_cache(tmp_path: Path, fake_llm: type[FakeLLM
 def test_spent_counts_a_call_whose_task_was_cancelled(url: str) -> None:
     """A trial cut short (Ctrl-C, wall budget) cancels its calls; the tokens the engine had
     produced so far are still in `client.spent`."""
-    client = LLMClient({"m": ModelSpec(model="vllm/slow", price={"output_per_mtok": 1e6})}, FixedEngine(url))
+    client = LLMClient({"m": ModelSpec(model="vllm/slow", price={"output_per_mtok": 1e4})}, FixedEngine(url))
 
     async def go() -> None:
         task = asyncio.create_task(client.complete(Request("m", (Message("user", "x"),), 0.0, 32)))
@@ -156,7 +156,7 @@ def test_spent_counts_a_call_whose_task_was_cancelled(url: str) -> None:
     asyncio.run(go())
     assert client.failed_attempts == {"cancelled": 1}
     assert client.spent.calls == 1 and 3 <= client.spent.completion_tokens < 20
-    assert client.spent.usd == pytest.approx(client.spent.completion_tokens)
+    assert client.spent.usd == pytest.approx(client.spent.completion_tokens * 1e4 / 1e6)
 
 
 def test_cache_identity_includes_the_endpoint(url: str) -> None:

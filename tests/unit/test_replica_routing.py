@@ -54,7 +54,7 @@ def test_trial_threads_yield_the_cpu_to_engines() -> None:
     import os
     import threading
 
-    from archon_cli.cluster.fanout import TRIAL_NICE, yield_cpu_to_engines
+    from archon_cli.cluster.executor import TRIAL_NICE, yield_cpu_to_engines
 
     before = os.getpriority(os.PRIO_PROCESS, 0)
     seen: dict[str, int] = {}

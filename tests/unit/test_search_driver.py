@@ -1,4 +1,4 @@
-"""The search driver end to end against the scripted fake LLM (through the real registry)."""
+"""The search loop end to end against the scripted fake LLM (through the real registry)."""
 
 from __future__ import annotations
 
@@ -11,14 +11,15 @@ import pytest
 import yaml
 
 from archon_cli.cli.app import main
+from archon_cli.cli.search import make_executor
 from archon_cli.components.state import ExampleInput
 from archon_cli.components.validate import load_pipeline, parse_pipeline
 from archon_cli.config.search import load_search_config
 from archon_cli.llm.session import open_client
 from archon_cli.pipeline import Pipeline
 from archon_cli.runs import RunDir
-from archon_cli.search.driver import run_search
-from archon_cli.search.objective import promotable, run_trial, rung_sizes
+from archon_cli.search.loop import run_search
+from archon_cli.search.objective import RUNG_FLOOR, TrialJob, promotion, run_trial, rung_sizes
 from archon_cli.search.replay import chosen_spec, replay_trial
 from archon_cli.tasks.loading import load_task
 from tests.fakes import FakeLLM
@@ -87,8 +88,7 @@ def test_over_budget_architecture_costs_zero_calls(tmp_path: Path, fake_llm: typ
     with open_client(cfg.resolved_models()) as client:
         import asyncio
 
-        out = run_trial(spec, examples, scorer, client, run=asyncio.run, rungs=[], eta=3,
-                        rung_competitors=lambda n: [], calls_budget=5)
+        out = asyncio.run(run_trial(TrialJob(0, spec, tuple(examples), scorer, calls_budget=5), client))
     assert out.state == "infeasible" and "6 calls per query > budget 5" in out.reason
     assert fake_llm.calls == []
 
@@ -96,7 +96,7 @@ def test_over_budget_architecture_costs_zero_calls(tmp_path: Path, fake_llm: typ
 def test_token_budget_stops_the_search_with_every_file(tmp_path: Path, fake_llm: type[FakeLLM]) -> None:
     cfg = load_search_config(search_config(tmp_path, trials=20, budget={"total_tokens": 300, "calls_per_query": 3}))
     run = RunDir.create(tmp_path / "runs", "t")
-    status = run_search(cfg, run, resume=False)
+    status = run_search(cfg, run, make_executor(cfg, run), resume=False)
     assert status.stop_reason is not None and status.stop_reason.startswith("token budget spent")
     assert 0 < status.done < 20
     rows = check_run_dir(run)
@@ -111,7 +111,7 @@ def test_infeasible_trials_are_pruned_and_recorded(tmp_path: Path, fake_llm: typ
     cfg = load_search_config(search_config(tmp_path, trials=12, sampler="grid", budget={"calls_per_query": 2},
                                            seed_architectures=False))
     run = RunDir.create(tmp_path / "runs", "t")
-    run_search(cfg, run, resume=False)
+    run_search(cfg, run, make_executor(cfg, run), resume=False)
     rows = list(csv.DictReader(run.trials_csv.open()))
     infeasible = [r for r in rows if r["outcome"] == "infeasible"]
     assert infeasible and all(r["state"] == "PRUNED" and r["calls"] == "0" for r in infeasible)
@@ -119,13 +119,22 @@ def test_infeasible_trials_are_pruned_and_recorded(tmp_path: Path, fake_llm: typ
 
 
 def test_successive_halving_rules() -> None:
-    assert rung_sizes([2, 4, 10], 6) == [2, 4, 6]
-    assert promotable(0.5, [], 3)  # the first at a rung goes on
-    assert not promotable(0.2, [0.5], 3)  # fewer than eta: only the best
-    assert promotable(0.6, [0.1, 0.2, 0.3, 0.4, 0.5], 3)
-    assert not promotable(0.3, [0.1, 0.2, 0.4, 0.5, 0.6], 3)
-    assert not promotable(0.25, [0.25, 0.0], 3)  # a tie with an earlier trial does not go on
-    assert promotable(0.25, [0.25, 0.0, 0.0, 0.0, 0.0], 3)  # top 2 of 6: one earlier tie is fine
+    assert RUNG_FLOOR == 16
+    assert rung_sizes([2, 20, 30], 40) == [16, 20, 30, 40]  # a rung below the floor is raised to it
+    assert rung_sizes([4], 12) == [12]  # a split too small for any honest rung: full fidelity
+    assert promotion(0.5, 20, [], 3) is None  # the first at a rung goes on
+    assert promotion(0.6, 20, [0.1, 0.2, 0.3, 0.4, 0.5], 3) is None  # the best goes on
+    why = promotion(0.1, 40, [0.2, 0.8, 0.9, 0.85, 0.7], 3)
+    assert why is not None and "0.100 (95% CI" in why and "0.900" in why  # far below: pruned, with the numbers
+    assert promotion(0.25, 20, [0.25, 0.0], 3) is None  # a tie with an earlier trial goes on
+
+
+def test_halving_never_prunes_a_trial_tied_with_the_incumbent_within_noise() -> None:
+    # At 16 examples, 9/16 against an incumbent's 12/16: behind, outside the top third, but
+    # inside the noise (its upper bound 0.77 ≥ the incumbent's lower bound 0.51): it goes on.
+    assert promotion(9 / 16, 16, [12 / 16, 0.5, 0.5, 0.4, 0.3], 3) is None
+    # Clearly worse (2/16) than the same incumbent: pruned.
+    assert promotion(2 / 16, 16, [12 / 16, 0.5, 0.5, 0.4, 0.3], 3) is not None
 
 
 def test_fidelity_prunes_and_records_examples_seen(tmp_path: Path, fake_llm: type[FakeLLM]) -> None:
@@ -136,15 +145,15 @@ def test_fidelity_prunes_and_records_examples_seen(tmp_path: Path, fake_llm: typ
         return solver(messages, sampling) if sampling.get("seed", 0) == 0 and calls["n"] % 3 else "no idea"
 
     fake_llm.reset(alternating)
-    cfg = load_search_config(search_config(tmp_path, trials=8, search_size=8, rungs=[2, 4], eta=2))
+    cfg = load_search_config(search_config(tmp_path, trials=8, size=60, search_size=40, rungs=[16, 24], eta=2))
     run = RunDir.create(tmp_path / "runs", "t")
-    run_search(cfg, run, resume=False)
+    run_search(cfg, run, make_executor(cfg, run), resume=False)
     rows = check_run_dir(run)
     seen = {int(r["n_examples"]) for r in rows if r["outcome"] in ("complete", "pruned")}
-    assert 8 in seen
-    assert all(int(r["n_examples"]) == 8 for r in rows if r["outcome"] == "complete")
+    assert 40 in seen
+    assert all(int(r["n_examples"]) == 40 for r in rows if r["outcome"] == "complete")
     pruned = [r for r in rows if r["outcome"] == "pruned"]
-    assert all(int(r["n_examples"]) in (2, 4) for r in pruned)
+    assert all(int(r["n_examples"]) in (16, 24) and "95% CI" in r["reason"] for r in pruned)
 
 
 def test_replay_and_export_reuse_the_cache_and_never_touch_search_examples(
@@ -184,13 +193,13 @@ def test_wall_clock_budget_stops_mid_trial_and_leaves_it_resumable(tmp_path: Pat
     import time
 
     def slow(messages: list[dict[str, str]], sampling: dict[str, Any]) -> str:
-        time.sleep(0.1)
+        time.sleep(0.5)  # blocks the event loop: the first trial alone takes 3 s, twice the budget
         return solver(messages, sampling)
 
     fake_llm.reset(slow)
     cfg = load_search_config(search_config(tmp_path, trials=10, search_size=6, budget={"wall_s": 1.5}))
     run = RunDir.create(tmp_path / "runs", "t")
-    status = run_search(cfg, run, resume=False)
+    status = run_search(cfg, run, make_executor(cfg, run), resume=False)
     assert status.stop_reason is not None and "wall-clock budget" in status.stop_reason
     rows = list(csv.DictReader(run.trials_csv.open()))
     cut = [r for r in rows if r["reason"] == "interrupted"]

@@ -33,10 +33,10 @@ def test_build_names_params_readably_and_gives_a_pipeline_spec() -> None:
 def test_quickstart_space_names_and_calls_range() -> None:
     cfg = load_search_config(ROOT / "configs/quickstart.yaml")
     summary = summarize(cfg.resolved_space(), cfg.resolved_models())
-    assert summary.size == summary.feasible == 18
+    assert summary.size == summary.feasible == 36  # 3 sample counts × 2 temperatures × 6 selections
     assert (summary.calls_min, summary.calls_max) == (1, 8)
     names = {n for p in enumerate_space(cfg.resolved_space(), cfg.resolved_models()) for n in p.params}
-    assert "L1.ranker.top_k" in names and "L0.generator.samples" in names
+    assert {"L1.ranker.top_k", "L0.generator.samples", "L0.generator.temperature"} <= names
 
 
 def test_itas_space_has_the_six_axes_and_a_calls_range(capsys: pytest.CaptureFixture[str]) -> None:

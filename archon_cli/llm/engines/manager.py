@@ -13,6 +13,7 @@ from typing import Protocol
 from archon_cli.config.pipeline import ModelSpec
 from archon_cli.errors import ConfigError
 from archon_cli.llm.engines.llamacpp import DEFAULT_SLOTS, LlamaCppEngine, resolve_gguf
+from archon_cli.llm.engines.vllm import VLLMServer
 
 
 class EngineProcess(Protocol):
@@ -32,8 +33,6 @@ def make_engine(spec: ModelSpec, host: str = "127.0.0.1", threads: int | None = 
         return LlamaCppEngine(resolve_gguf(spec.model), slots=max(DEFAULT_SLOTS, spec.max_concurrency or 0),
                               threads=spec.threads or threads, host=host, gpu=spec.gpus_per_replica > 0)
     if spec.model.startswith("vllm/"):
-        from archon_cli.llm.engines.vllm import VLLMServer
-
         return VLLMServer(spec, host)
     raise ConfigError(f"{spec.model}: no engine to start for this model (give api_base)")
 

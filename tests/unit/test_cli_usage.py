@@ -1,0 +1,56 @@
+"""Usage errors are one message and exit 2, never a traceback; `--version` prints the version."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+
+from archon_cli.cli.app import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["serch", "x.yaml"], "No such command 'serch'. Did you mean 'search'?"),
+    (["search", "x.yaml", "--trails", "3"], "No such option: --trails"),
+    (["run"], "Missing argument"),
+    (["replay", "runs", "--limit", "0"], "Invalid value for '--limit'"),
+    (["search", "x.yaml", "--executor", "gpu"], "Invalid value for '--executor'"),
+])
+def test_each_usage_error_class_is_one_message_and_exit_2(argv: list[str], says: str,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert says in " ".join(err.split()) and "Traceback" not in err
+    assert len([line for line in err.splitlines() if line.strip()]) <= 4  # usage, hint, error
+
+
+def test_version_and_a_usage_error_through_the_real_entry_point() -> None:
+    exe = Path(sys.executable).parent / "archon"
+    done = subprocess.run([str(exe), "--version"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == f"archon-cli {version('archon-cli')}"
+    bad = subprocess.run([str(exe), "serch"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr and "serch" in bad.stderr
+
+
+def test_every_command_is_listed_with_its_own_help_and_help_imports_no_command() -> None:
+    import importlib
+
+    import typer
+
+    from archon_cli.cli.app import COMMANDS
+
+    for name, (module, short) in COMMANDS.items():
+        commands = typer.Typer()
+        importlib.import_module(f"archon_cli.cli.{module}").register(commands)
+        real = typer.main.get_group(commands).commands[name]
+        assert " ".join((real.help or "").split()) == short, name
+    code = ("import sys; from archon_cli.cli.app import main; main(['--help']); "
+            "print(sorted(m for m in sys.modules if m.startswith('archon_cli.')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    loaded = done.stdout.strip().splitlines()[-1]
+    assert "archon_cli.cli.search" not in loaded and "archon_cli.config" not in loaded, loaded
