@@ -79,6 +79,11 @@ class SandboxUnavailable(ArchonError):
     """bubblewrap is missing or cannot create namespaces here, and a confined run was required."""
 
 
+class StorageError(ArchonError):
+    """A file could not be written or read: disk full, I/O error, no permission, read-only file
+    system. The message names the path (exit 1; what was written before stays intact)."""
+
+
 class Interrupted(ArchonError):
     """Ctrl-C; the message says how to go on (exit 130)."""
 

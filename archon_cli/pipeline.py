@@ -22,6 +22,7 @@ from archon_cli.errors import EngineError, LLMCallError
 from archon_cli.llm.client import LLMClient
 from archon_cli.llm.types import Completion, Request
 from archon_cli.llm.usage import CallRecord, Usage
+from archon_cli.redact import redact
 from archon_cli.sandbox import pool as sandbox_pool
 from archon_cli.sandbox import runner as sandbox
 
@@ -87,7 +88,7 @@ class Pipeline:
                 tests = tuple(dict.fromkeys(t for out in outs for t in out.unit_tests))
                 item = replace(item, candidates=tuple(c for out in outs for c in out.candidates), unit_tests=tests)
         except (LLMCallError, EngineError) as exc:
-            result.error = str(exc)
+            result.error = redact(str(exc))  # persisted in predictions, metrics, the study
             return result
         if item.candidates:
             result.output = item.candidates[0].text  # deterministic final-answer rule

@@ -6,7 +6,9 @@ runs/<YYYYmmdd-HHMMSS>-<name>/
   trials/NNNN/{pipeline.yaml, predictions.jsonl, metrics.json}
 ```
 Every file but the study (SQLite) and the log (append-only lines) is written whole, to a temp
-file then renamed, so a reader or a resumed search never sees half a file.
+file then renamed, so a reader or a resumed search never sees half a file. The run dir is
+private (0700, files 0600); the log's lines pass the redactor. A full disk is a StorageError
+naming the file; what was written before stays intact, so the run can be resumed.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from typing import Any
 from archon_cli.config.loader import dump_yaml, read_yaml
 from archon_cli.config.search import SearchConfig, config_to_data, parse_search_config
 from archon_cli.errors import ConfigError, RunStateError
-from archon_cli.fsutil import atomic_write_text
+from archon_cli.fsutil import PRIVATE_DIR, append_private, atomic_write_text, private_dir, storage_errors
+from archon_cli.redact import redact
 
 STUDY_NAME = "archon"  # one study per run dir
 
@@ -56,10 +59,12 @@ class RunDir:
     def create(cls, runs_dir: Path, name: str) -> RunDir:
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-") or "search"
+        private_dir(runs_dir)
         for i in range(100):
             path = runs_dir / (f"{stamp}-{slug}" + (f"-{i}" if i else ""))
             try:
-                path.mkdir(parents=True)
+                with storage_errors(path):
+                    path.mkdir(mode=PRIVATE_DIR)
                 return cls(path)
             except FileExistsError:
                 continue
@@ -85,9 +90,8 @@ class RunDir:
         atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in rows))
 
     def log(self, message: str) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
-        with self.log_txt.open("a", encoding="utf-8") as f:
-            f.write(f"{datetime.now().isoformat(timespec='seconds')} {message}\n")
+        private_dir(self.path)
+        append_private(self.log_txt, f"{datetime.now().isoformat(timespec='seconds')} {redact(message)}\n")
 
     def trial_metrics(self, number: int) -> dict[str, Any] | None:
         path = self.trial_dir(number) / "metrics.json"

@@ -29,7 +29,8 @@ CONCURRENCIES = (1, 2, 4, 8)  # the engine has 4 slots; on 2 cores it saturates 
 
 
 def read_call_log(path: Path) -> list[dict[str, Any]]:
-    calls = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    """The finished calls (lines with an `outcome` are attempts that were cut short or failed)."""
+    calls = [c for line in path.read_text().splitlines() if line.strip() and "outcome" not in (c := json.loads(line))]
     return sorted(calls, key=lambda c: c["start"])  # the order they were sent
 
 

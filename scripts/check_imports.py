@@ -17,7 +17,7 @@ from pathlib import Path
 
 PACKAGE = "archon_cli"
 LAYERS = [
-    {"errors", "fsutil", "stats", "registry", "answers"},
+    {"errors", "fsutil", "stats", "registry", "answers", "redact"},
     {"config"},
     {"llm"},
     {"sandbox"},

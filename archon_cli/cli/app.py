@@ -16,6 +16,8 @@ from typer.core import TyperCommand, TyperGroup
 from typer.exceptions import TyperException
 
 from archon_cli.errors import ArchonError
+from archon_cli.fsutil import storage_failure
+from archon_cli.redact import redact
 
 # Command → (module, one-line help). A command's module, and the part of the package behind it,
 # is imported only when that command runs or shows its own help, so `archon --help` and a
@@ -101,6 +103,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.exit_code)
     except (KeyboardInterrupt, typer.Abort):
         code = 130
+    except Exception as exc:  # the edge: a full disk or I/O error raised in a library (SQLAlchemy, Optuna)
+        if (storage := storage_failure(exc)) is None:
+            raise
+        _error(str(storage))
+        return storage.exit_code
     if code == 130:
         _error("interrupted")
     return code if isinstance(code, int) else 0
@@ -110,8 +117,9 @@ def _error(message: str) -> None:
     from rich.console import Console
     from rich.markup import escape
 
-    # escaped: `[lo, hi]` in a message is text, not markup
-    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(message)}", markup=True, soft_wrap=True)
+    # escaped: `[lo, hi]` in a message is text, not markup; redacted: no key reaches a terminal
+    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(redact(message))}", markup=True,
+                                                soft_wrap=True)
 
 
 def entry() -> None:

@@ -50,8 +50,6 @@ def eval_command(
             _progress(err, len(examples)) as advance:
         score_fn = SCORERS.get(scorer or default_scorer)(options)
         evaluation = evaluate(pipe, examples, score_fn, client, on_done=lambda _r: advance())
-    if output is not None:
-        _write_predictions(output, examples, evaluation)
     out = console()
     est = evaluation.estimate
     pq = evaluation.per_query()
@@ -61,6 +59,8 @@ def eval_command(
     if evaluation.failed or evaluation.score_errors:
         out.print(f"[yellow]{evaluation.failed} examples failed, {len(evaluation.score_errors)} unscored[/]")
     out.print(usage_line(evaluation.usage, evaluation.wall_s))
+    if output is not None:  # after the result is shown: a full disk must not lose a finished evaluation
+        _write_predictions(output, examples, evaluation)
 
 
 def _progress(err, total: int):  # type: ignore[no-untyped-def]

@@ -34,7 +34,15 @@ class ModelSpec(Strict):
     price: Price = Price()
     # None = engine default (embedded engine: its slot count; hosted APIs: 16).
     max_concurrency: Int | None = Field(None, ge=1, le=4096)
-    timeout_s: Float = Field(120.0, gt=0, le=MAX_TIMEOUT_S)
+    # Deadlines of one call (README, "Timeouts"). `timeout_s`: the whole call, every attempt and
+    # backoff included (connect, queue, first byte, body); None = 300 s for hosted APIs and
+    # servers at `api_base`, none for engines the tool runs (their calls stream, and a call that
+    # is still producing tokens is never cut). `idle_timeout_s`: the longest wait for the next
+    # byte (hosted) or for a token from the engine (engines the tool runs), first one included.
+    timeout_s: Float | None = Field(None, gt=0, le=MAX_TIMEOUT_S)
+    idle_timeout_s: Float = Field(60.0, gt=0, le=MAX_TIMEOUT_S)
+    # CPU threads of an embedded (local/) engine; None = the default in llm/engines/llamacpp.py.
+    threads: Int | None = Field(None, ge=1, le=1024)
     # Engines the tool starts itself (local/..., vllm/... without api_base). Replicas run as
     # supervised Ray actors when the search runs on Ray; one replica otherwise.
     replicas: Int = Field(1, ge=1, le=MAX_REPLICAS)

@@ -1,13 +1,23 @@
-"""The LLM client: cache → bounded concurrency per model → provider, with retries."""
+"""The LLM client: cache → bounded concurrency per model → provider, with retries.
+
+Every call has a total deadline (the provider's `timeout_s`: all attempts and backoff, from the
+moment the request leaves the client's queue) on top of the provider's own idle timeout, so a
+silent or trickling endpoint fails within it. Before each retry the cache is read again:
+another process may have stored the answer meanwhile. `spent` counts what the engines were
+asked to do, attempts cut short included, so budgets can charge work that was interrupted.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import fcntl
 import json
 import os
 import random
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,11 +27,30 @@ from archon_cli.errors import LLMCallError
 from archon_cli.llm.cache import CompletionCache, cache_key
 from archon_cli.llm.engines.manager import EngineSource
 from archon_cli.llm.providers import PROVIDERS, provider_name
-from archon_cli.llm.providers.base import Provider, RawCompletion, TransientError
+from archon_cli.llm.providers.base import CallTimeout, Provider, RawCompletion, TransientError, start_call
 from archon_cli.llm.types import Completion, Request
+from archon_cli.llm.usage import Usage
+from archon_cli.redact import error_text, register_key_env
 
 RETRIES = 4  # transient failures (timeouts, 429, 5xx, a restarting engine) get this many retries
-BACKOFF_S = 0.5  # first wait; doubles per retry, with jitter
+BACKOFF_S = 0.5  # first wait; doubles per retry, with jitter (at most ~12 s in all)
+
+
+# The meter of the innermost `metered()` block of this task (tasks it starts inherit it).
+_METER: contextvars.ContextVar[Usage | None] = contextvars.ContextVar("archon_spend_meter", default=None)
+
+
+@contextmanager
+def metered() -> Iterator[Usage]:
+    """What the engines are asked to do by the calls made in this block and in the tasks it
+    starts (a trial): calls = attempts, tokens and USD, attempts cut short included. Read it
+    after the block ends however it ended (finished, failed, cancelled by a budget or Ctrl-C)."""
+    usage = Usage()
+    token = _METER.set(usage)
+    try:
+        yield usage
+    finally:
+        _METER.reset(token)
 
 
 # Set to a file path to append every engine call to it as a JSON line (any process, any node
@@ -44,6 +73,15 @@ class LLMClient:
         # Identical requests in flight at once share one engine call (and count as cache hits).
         self._inflight: dict[str, asyncio.Future[RawCompletion]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        for spec in self.models.values():
+            register_key_env(spec.api_key_env)
+        # Every engine attempt, finished or cut short (then with the tokens it had produced, as
+        # far as a streaming provider saw them): `calls` = attempts. Updated as each attempt
+        # ends, so it holds what a task spent even after that task was cancelled.
+        self.spent = Usage()
+        # Attempts that did not finish, by outcome: "timeout" (idle or total deadline),
+        # "cancelled" (the caller gave up: Ctrl-C, a trial's budget), "error" (5xx, refused...).
+        self.failed_attempts: dict[str, int] = {}
 
     def prewarm(self) -> None:
         """Import every provider's client library in the background (do it before engines start)."""
@@ -75,7 +113,7 @@ class LLMClient:
         try:
             async with sem:
                 start = time.perf_counter()
-                raw = await self._with_retries(provider, messages, sampling)
+                raw, stored = await self._with_retries(provider, key, messages, sampling, price)
                 latency = raw.latency_s if raw.latency_s is not None else time.perf_counter() - start
         except BaseException as exc:
             future.set_exception(exc)
@@ -84,6 +122,8 @@ class LLMClient:
         finally:
             del self._inflight[key]
         future.set_result(raw)
+        if stored:  # another process stored it while this one waited to retry
+            return _priced(raw, price, 0.0, cached=True)
         if self.cache is not None:
             self.cache.put(key, raw)
         if self.call_log is not None:
@@ -94,17 +134,68 @@ class LLMClient:
                                          "cached_prompt_tokens": raw.cached_prompt_tokens})
         return _priced(raw, price, latency, cached=False)
 
-    @staticmethod
-    async def _with_retries(provider: Provider, messages: list[dict[str, str]],
-                            sampling: dict[str, Any]) -> RawCompletion:
-        for attempt in range(RETRIES + 1):
-            try:
-                return await provider.complete(messages, sampling)
-            except TransientError as exc:
-                if attempt == RETRIES:
-                    raise LLMCallError(f"failed after {RETRIES + 1} attempts: {exc}") from None
-                await asyncio.sleep(BACKOFF_S * 2**attempt * (0.5 + random.random()))
+    async def _with_retries(self, provider: Provider, key: str, messages: list[dict[str, str]],
+                            sampling: dict[str, Any], price: Price) -> tuple[RawCompletion, bool]:
+        """(completion, whether it came from the cache), within the provider's total deadline."""
+        limit = provider.timeout_s
+        last = "no attempt finished"
+        deadline = asyncio.timeout(limit)
+        try:
+            async with deadline:
+                for attempt in range(RETRIES + 1):
+                    if attempt and self.cache is not None and (hit := self.cache.get(key)) is not None:
+                        return hit, True
+                    try:
+                        return await self._attempt(provider, messages, sampling, price, deadline.expired), False
+                    except TransientError as exc:
+                        last = str(exc)
+                        if attempt == RETRIES:
+                            raise LLMCallError(f"failed after {RETRIES + 1} attempts: {exc}") from None
+                        await asyncio.sleep(BACKOFF_S * 2**attempt * (0.5 + random.random()))
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            raise LLMCallError(f"{provider.spec.model}: no answer within timeout_s={limit:g} s "
+                               f"(last failure: {last})") from None
         raise AssertionError("unreachable")
+
+    async def _attempt(self, provider: Provider, messages: list[dict[str, str]], sampling: dict[str, Any],
+                       price: Price, deadline_expired: Any) -> RawCompletion:
+        """One provider call; whatever it spent is added to `spent`, however it ends."""
+        meter = start_call()
+        start = time.perf_counter()
+        try:
+            raw = await provider.complete(messages, sampling)
+        except BaseException as exc:
+            if isinstance(exc, CallTimeout) or deadline_expired():  # a library may wrap the cancellation
+                outcome = "timeout"
+            elif isinstance(exc, asyncio.CancelledError):
+                outcome = "cancelled"
+            else:
+                outcome = "error"
+            self.failed_attempts[outcome] = self.failed_attempts.get(outcome, 0) + 1
+            latency = time.perf_counter() - start
+            self._spend(meter.prompt_tokens, meter.completion_tokens, price, latency)
+            if self.call_log is not None:
+                _append_line(self.call_log, {"model": provider.identity, "outcome": outcome,
+                                             "start": time.time() - latency, "latency_s": latency,
+                                             "prompt_tokens": meter.prompt_tokens,
+                                             "completion_tokens": meter.completion_tokens,
+                                             "error": error_text(exc) or type(exc).__name__})
+            raise
+        self._spend(raw.prompt_tokens, raw.completion_tokens, price,
+                    raw.latency_s if raw.latency_s is not None else time.perf_counter() - start)
+        return raw
+
+    def _spend(self, prompt_tokens: int, completion_tokens: int, price: Price, latency_s: float) -> None:
+        usd = (prompt_tokens * price.input_per_mtok + completion_tokens * price.output_per_mtok) / 1e6
+        for spent in (self.spent, _METER.get()):
+            if spent is not None:
+                spent.calls += 1
+                spent.prompt_tokens += prompt_tokens
+                spent.completion_tokens += completion_tokens
+                spent.usd += usd
+                spent.latency_s += latency_s
 
 
 def _priced(raw: RawCompletion, price: Price, latency_s: float, *, cached: bool) -> Completion:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,13 +10,12 @@ from archon_cli.config.pipeline import ModelSpec
 from archon_cli.llm.cache import CompletionCache
 from archon_cli.llm.client import LLMClient
 from archon_cli.llm.engines.manager import Engines
+from archon_cli.llm.paths import cache_dir
 
 
 def default_cache_path() -> Path:
     """`$ARCHON_CACHE_DIR/llm_cache.db`, else the user's cache dir (shared by all runs)."""
-    root = os.environ.get("ARCHON_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "archon-cli")
-    return Path(root) / "llm_cache.db"
+    return cache_dir() / "llm_cache.db"
 
 
 @contextmanager

@@ -21,7 +21,7 @@ def load_examples(dataset: str, *, limit: int | None = None, seed: int = 0,
                   fields: Mapping[str, str] | None = None) -> tuple[list[Example], str]:
     """The examples and the dataset's default scorer name."""
     if is_file_dataset(dataset):
-        examples = load_file(Path(dataset), fields)
+        examples = load_file(Path(dataset), fields, limit)
         default = ("code_tests" if any(ex.tests for ex in examples)
                    else "choice" if all(ex.choices for ex in examples) else FILE_DEFAULT_SCORER)
     else:

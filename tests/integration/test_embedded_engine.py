@@ -39,7 +39,8 @@ EXAMPLES = [ExampleInput.from_prompt("a", "What is 3 + 4?"), ExampleInput.from_p
 
 def engine_calls(call_log: Path) -> list[str]:
     """The calls the client logged as sent to an engine (no file: none)."""
-    return call_log.read_text().splitlines() if call_log.exists() else []
+    lines = call_log.read_text().splitlines() if call_log.exists() else []
+    return [line for line in lines if "\"outcome\"" not in line]  # attempts that did not finish
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -117,3 +118,34 @@ def test_gpu_replica_on_a_cpu_only_build_fails_clearly() -> None:
     with pytest.raises(EngineError, match="sees no GPU"):
         engine.start()
     assert not engine.alive()
+
+
+def test_threads_setting_and_a_private_engine_log_that_is_cleaned_up(isolated_cache: Path) -> None:
+    from archon_cli.config.pipeline import ModelSpec
+    from archon_cli.llm.engines.manager import make_engine
+
+    engine = make_engine(ModelSpec(model="local/smollm2-135m", threads=1))
+    engine.start()
+    log = getattr(engine, "log_path", None)
+    try:
+        cmd = Path(f"/proc/{engine.pid()}/cmdline").read_bytes().split(b"\0")
+        assert cmd[cmd.index(b"--threads") + 1] == b"1" and engine.threads == 1
+        assert log is not None and log.parent == isolated_cache / "engine-logs"  # not the system temp dir
+        assert log.stat().st_mode & 0o777 == 0o600
+    finally:
+        engine.stop()
+    assert not log.exists()
+
+
+def test_a_long_answer_outlasting_the_idle_timeout_is_not_cut(engines: Engines) -> None:
+    """Streamed: the idle timeout (3 s) bounds the gap between tokens, not the whole answer."""
+    import asyncio
+
+    from archon_cli.config.pipeline import ModelSpec
+    from archon_cli.llm.types import Message, Request
+
+    client = LLMClient({"s": ModelSpec(model="local/smollm2-135m", idle_timeout_s=3.0)}, engines, None)
+    req = Request("s", (Message("user", "Write a long story about a dragon, in ten paragraphs."),), 0.0, 256)
+    done = asyncio.run(client.complete(req))
+    assert done.completion_tokens == 256 and done.latency_s > 3.0
+    assert client.failed_attempts == {}

@@ -35,3 +35,21 @@ def test_several_processes_share_one_cache(tmp_path: Path) -> None:
     assert len(cache) == 200
     first = cache.get("k5")
     assert first is not None and first.prompt_tokens == 5
+
+
+def test_cache_files_are_private(tmp_path: Path) -> None:
+    """Prompts and answers are the user's: 0600 files (the WAL too) in a 0700 folder."""
+    path = tmp_path / "new" / "c.db"
+    cache = CompletionCache(path)
+    cache.put("k", RawCompletion("t", 1, 1))
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+    for p in path.parent.iterdir():
+        assert p.stat().st_mode & 0o777 == 0o600, p
+
+
+def test_a_world_readable_cache_is_tightened(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    CompletionCache(path).put("k", RawCompletion("t", 1, 1))
+    path.chmod(0o644)
+    assert CompletionCache(path).get("k") is not None
+    assert path.stat().st_mode & 0o777 == 0o600

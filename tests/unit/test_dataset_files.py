@@ -92,3 +92,61 @@ def test_score_command_on_a_user_file(tmp_path: Path, capsys: pytest.CaptureFixt
     bad = write(tmp_path / "bad.jsonl", ['{"id": "0", "output": "1"}', "not json"])
     assert main(["score", str(data), "-p", str(bad), "--field", "input=q"]) == 2
     assert "bad.jsonl:2" in capsys.readouterr().err
+
+
+def test_non_utf8_bytes_name_line_and_column(tmp_path: Path) -> None:
+    f = tmp_path / "latin1.jsonl"
+    f.write_bytes(b'{"input": "ok"}\n{"input": "caf\xe9"}\n')
+    with pytest.raises(DatasetError, match=r"latin1\.jsonl:2: not UTF-8 text \(byte 0xe9 at column 15\)"):
+        load_file(f)
+    g = tmp_path / "latin1.csv"
+    g.write_bytes(b"input,reference\nok,1\ncaf\xe9,2\n")
+    with pytest.raises(DatasetError, match=r"latin1\.csv:3: not UTF-8"):
+        load_file(g)
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_column(tmp_path: Path) -> None:
+    f = tmp_path / "bom.csv"
+    f.write_bytes(b"\xef\xbb\xbfinput,reference\nq,a\n")
+    assert load_file(f)[0].input == "q"
+
+
+def test_unterminated_csv_quote_is_an_error_not_one_giant_field(tmp_path: Path) -> None:
+    f = write(tmp_path / "quote.csv", ["input,reference", "a,1", '"b is never closed,2', "c,3"])
+    with pytest.raises(DatasetError, match=r"quote\.csv:\d+: not valid CSV"):
+        load_file(f)
+
+
+def test_unterminated_quote_through_the_cli_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = write(tmp_path / "quote.csv", ["input,reference", '"never closed,1'])
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text("models: {m: {model: fake/x}}\nlayers: [[{type: generator, model: m}]]\n")
+    assert main(["eval", str(pipe), "--dataset", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "quote.csv" in err and "not valid CSV" in err and "Traceback" not in err
+
+
+def test_oversized_csv_field_names_the_line(tmp_path: Path) -> None:
+    f = write(tmp_path / "big.csv", ["input,reference", "a,1", "x" * 200_000 + ",2"])
+    with pytest.raises(DatasetError, match=r"big\.csv:\d+: not valid CSV \(field larger than field limit"):
+        load_file(f)
+
+
+def test_oversized_file_is_refused_without_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from archon_cli.tasks import files
+
+    f = write(tmp_path / "many.jsonl", [json.dumps({"input": f"q{i}"}) for i in range(100)])
+    monkeypatch.setattr(files, "MAX_FILE_BYTES", 1000)
+    with pytest.raises(DatasetError, match=r"many\.jsonl: .*--limit"):
+        load_file(f)
+    assert len(load_file(f, limit=5)) == 5  # with a limit only what is needed is read
+
+
+def test_limit_stops_reading_early(tmp_path: Path) -> None:
+    """100k lines, the last one broken: `--limit 5` reads 5 and never reaches it."""
+    lines = [json.dumps({"input": f"q{i}", "reference": str(i)}) for i in range(100_000)] + ["{broken"]
+    f = write(tmp_path / "big.jsonl", lines)
+    examples, _ = load_task(str(f), None, limit=5)
+    assert [e.input for e in examples] == ["q0", "q1", "q2", "q3", "q4"]
+    with pytest.raises(DatasetError, match=r"big\.jsonl:100001: not valid JSON"):
+        load_file(f)

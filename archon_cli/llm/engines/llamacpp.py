@@ -16,11 +16,11 @@ import os
 import select
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from archon_cli.errors import ConfigError, EngineError, MissingDependencyError
 from archon_cli.llm.engines.process import ChildProcess
+from archon_cli.llm.paths import engine_log
 
 SMOLLM2 = "local/smollm2-135m"
 # Parallel slots: on 2 CPU cores the engine saturates at 1-2 requests; a few more slots keep
@@ -29,6 +29,18 @@ DEFAULT_SLOTS = 4
 # SmolLM2 was trained with 8k context; 4k per slot fits a fuser over several candidates.
 DEFAULT_CTX_PER_SLOT = 4096
 START_TIMEOUT_S = 120.0
+
+
+def default_threads() -> int:
+    """CPU threads of an embedded engine when the model sets none: every core this process may
+    use but one. llama.cpp splits each step evenly across its threads, so when another process
+    holds a core, the thread waiting for it stalls every step. Measured on 2 cores with
+    benchmarks/contention.py (12 arithmetic questions; the machine was also loaded by other
+    work, load average 7-13, so "idle" is contended too), medians of 2 interleaved pairs:
+    2 threads took 206 s idle and 506 s beside a one-core hog (ratio 0.43, 0.32-0.53);
+    1 thread took 30 s idle and 60 s beside the hog (ratio 0.50, 0.48-0.52): 7x and 8x faster.
+    The core left over also runs the tool's own client between calls."""
+    return max(1, len(os.sched_getaffinity(0)) - 1)
 
 
 def resolve_gguf(model: str) -> Path:
@@ -67,16 +79,14 @@ class LlamaCppEngine(ChildProcess):
         self.host = host
         self.slots = slots
         self.ctx_per_slot = ctx_per_slot
-        self.threads: int | None = threads or os.cpu_count() or 2
+        self.threads: int | None = threads or default_threads()
         self.gpu = gpu
         self.url: str | None = None
-        self.log_path: Path | None = None
 
     def start(self) -> str:
         if importlib.util.find_spec("xllamacpp") is None:
             raise MissingDependencyError("the embedded engine needs xllamacpp: pip install xllamacpp")
-        fd, log_name = tempfile.mkstemp(prefix="archon-llamacpp-", suffix=".log")
-        self.log_path = Path(log_name)
+        fd, self.log_path = engine_log("llamacpp-")
         cmd = [
             sys.executable, "-m", "archon_cli.llm.engines.llamacpp_server",
             "--model", str(self.gguf), "--slots", str(self.slots),
@@ -91,7 +101,7 @@ class LlamaCppEngine(ChildProcess):
         line = stdout.readline() if ready else ""
         reply = json.loads(line) if line else {}
         if "url" not in reply:
-            self.stop()
+            self.stop(keep_log=True)
             why = reply.get("error") or f"it failed to start; see {self.log_path}"
             raise EngineError(f"llama.cpp engine for {self.gguf.name}: {why}")
         self.url = str(reply["url"])

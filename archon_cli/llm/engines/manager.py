@@ -23,15 +23,15 @@ class EngineProcess(Protocol):
     def start(self) -> str: ...
     def alive(self) -> bool: ...
     def pid(self) -> int | None: ...
-    def stop(self) -> None: ...
+    def stop(self, keep_log: bool = False) -> None: ...
 
 
 def make_engine(spec: ModelSpec, host: str = "127.0.0.1", threads: int | None = None) -> EngineProcess:
     """An engine for `spec`, listening on `host` (127.0.0.1 unless other nodes must reach it);
-    a CPU engine uses `threads` threads (default: every core)."""
+    a CPU engine uses the model's `threads`, else `threads`, else `default_threads()`."""
     if spec.model.startswith("local/"):
         return LlamaCppEngine(resolve_gguf(spec.model), slots=max(DEFAULT_SLOTS, spec.max_concurrency or 0),
-                              threads=threads, host=host, gpu=spec.gpus_per_replica > 0)
+                              threads=spec.threads or threads, host=host, gpu=spec.gpus_per_replica > 0)
     if spec.model.startswith("vllm/"):
         return VLLMServer(spec, host)
     raise ConfigError(f"{spec.model}: no engine to start for this model (give api_base)")

@@ -11,7 +11,6 @@ import importlib.util
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,6 +19,7 @@ from archon_cli.config.pipeline import ModelSpec
 from archon_cli.errors import EngineError, MissingDependencyError
 from archon_cli.llm.engines.http_server import free_port, healthy
 from archon_cli.llm.engines.process import ChildProcess
+from archon_cli.llm.paths import engine_log
 
 START_TIMEOUT_S = 900.0  # loading and compiling a large model can take minutes
 
@@ -49,14 +49,12 @@ class VLLMServer(ChildProcess):
         self.spec = spec
         self.host = host
         self.url: str | None = None
-        self.log_path: Path | None = None
 
     def start(self) -> str:
         if importlib.util.find_spec("vllm") is None:
             raise MissingDependencyError(f"{self.spec.model} needs vLLM: pip install 'archon-cli[vllm]'")
         port = free_port()
-        fd, log_name = tempfile.mkstemp(prefix="archon-vllm-", suffix=".log")
-        self.log_path = Path(log_name)
+        fd, self.log_path = engine_log("vllm-")
         self._proc = subprocess.Popen(vllm_command(self.spec, port, self.host), stdout=fd, stderr=fd,
                                       stdin=subprocess.DEVNULL, env=vllm_env(os.environ))
         os.close(fd)
@@ -64,7 +62,7 @@ class VLLMServer(ChildProcess):
         deadline = time.monotonic() + START_TIMEOUT_S
         while not healthy(root):
             if self._proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
+                self.stop(keep_log=True)
                 raise EngineError(f"vllm serve {self.spec.model} failed to start; see {self.log_path}")
             time.sleep(1.0)
         self.url = root

@@ -4,11 +4,14 @@ Lifecycle: the client builds one provider per model alias, `cls(spec, engines)`,
 not start anything (validation and estimates build clients too). `complete()` may start an
 engine on first use through `engines`, which stops everything when the command ends. It
 raises TransientError for failures worth retrying (the client retries with backoff) and
-LLMCallError for the rest.
+LLMCallError for the rest. Error texts are built with `error_text` (redacted: no key ever
+reaches a message). A provider that streams reports the tokens it has received so far in
+`current_call()`, so a call cut short still counts what it spent.
 """
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -20,10 +23,44 @@ from archon_cli.llm.engines.manager import EngineSource
 
 # Hosted APIs: enough in flight to hide latency, few enough to stay under common rate limits.
 DEFAULT_API_CONCURRENCY = 16
+# Hosted APIs: the whole call, retries included, when the model sets no `timeout_s`. Generous
+# for a long non-streamed answer, short enough that a dead endpoint fails a run in minutes.
+DEFAULT_API_TIMEOUT_S = 300.0
+
+
+@dataclass
+class CallMeter:
+    """Tokens one engine attempt has used so far (a streaming provider updates it as they come)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+_CURRENT_CALL: contextvars.ContextVar[CallMeter] = contextvars.ContextVar("archon_current_call")
+
+
+def current_call() -> CallMeter:
+    """The meter of the attempt running in this task (a throwaway one outside the client)."""
+    meter = _CURRENT_CALL.get(None)
+    if meter is None:
+        meter = CallMeter()
+        _CURRENT_CALL.set(meter)
+    return meter
+
+
+def start_call() -> CallMeter:
+    """A fresh meter for the attempt about to run in this task (the client calls this)."""
+    meter = CallMeter()
+    _CURRENT_CALL.set(meter)
+    return meter
 
 
 class TransientError(Exception):
     """A timeout, rate limit, 5xx or unreachable engine: the client retries it."""
+
+
+class CallTimeout(TransientError):
+    """No progress (no byte, or no token from an engine) within the idle timeout."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +77,7 @@ class RawCompletion:
 class Provider(ABC):
     # Sampling seed = the request's sample index, so repeated samples are reproducible.
     send_seed: ClassVar[bool] = False
+    default_timeout_s: ClassVar[float | None] = DEFAULT_API_TIMEOUT_S
 
     def __init__(self, spec: ModelSpec, engines: EngineSource) -> None:
         self.spec = spec
@@ -54,6 +92,11 @@ class Provider(ABC):
     def max_concurrency(self) -> int:
         return self.spec.max_concurrency or DEFAULT_API_CONCURRENCY
 
+    @property
+    def timeout_s(self) -> float | None:
+        """Total deadline of one call, every attempt and backoff included (None: no cap)."""
+        return self.spec.timeout_s or self.default_timeout_s
+
     def prewarm(self) -> None:
         """Start importing the client library in the background (called while engines start)."""
         return None
@@ -67,7 +110,3 @@ def prewarm(import_module: Callable[[], Any]) -> None:
     threading.Thread(target=import_module, daemon=True).start()
 
 
-def short(exc: BaseException, limit: int = 300) -> str:
-    """An exception's message on one line, cut to `limit` characters."""
-    text = " ".join(str(exc).split())
-    return text[:limit] + ("…" if len(text) > limit else "")

@@ -3,12 +3,20 @@ openai SDK: both serve OpenAI's chat-completions protocol. litellm stays the cli
 APIs; for our own engines it costs ~17.5 ms of client CPU per call against ~6.9 ms for the
 openai SDK it wraps (measured against one llama.cpp engine), and on a CPU engine every
 millisecond of client CPU is taken from the engine.
+
+Calls stream, so their timeout watches progress instead of the clock: a call fails when its
+engine has produced no token, for this call or any other, for `idle_timeout_s`. A request
+queued behind other slots, or a long answer on a loaded CPU, is never cut while the engine
+works; a silent, hung or trickling server fails after `idle_timeout_s` (bytes that make no
+token are no progress). A stream is at most `max_tokens` tokens, so a call is bounded even
+without a total deadline (`timeout_s`, when set, is enforced by the client).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import ssl
 import time
 from typing import Any
@@ -16,7 +24,11 @@ from typing import Any
 from archon_cli.config.pipeline import ModelSpec
 from archon_cli.errors import LLMCallError
 from archon_cli.llm.engines.manager import EngineSource
-from archon_cli.llm.providers.base import Provider, RawCompletion, TransientError, prewarm, short
+from archon_cli.llm.providers.base import CallTimeout, Provider, RawCompletion, TransientError, current_call, prewarm
+from archon_cli.redact import error_text
+
+# A server that sends more content chunks than this beyond max_tokens ignores it: not an answer.
+TOKEN_SLACK = 8
 
 
 def import_openai() -> Any:
@@ -32,12 +44,29 @@ def ssl_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
+class EngineProgress:
+    """When each engine (by URL) last produced a token, for any call of this process."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, float] = {}
+
+    def tick(self, url: str) -> None:
+        self._last[url] = time.monotonic()
+
+    def idle_since(self, url: str, since: float) -> float:
+        """Seconds without a token from `url`, counting from `since` at the earliest."""
+        return time.monotonic() - max(since, self._last.get(url, since))
+
+
+PROGRESS = EngineProgress()  # one per process: every provider calling an engine shares it
+
+
 class EngineClients:
     """One openai client per engine URL, per event loop: its HTTP connections belong to the
     loop that opened them, and a client may serve several runs one after another."""
 
-    def __init__(self, timeout_s: float) -> None:
-        self.timeout_s = timeout_s
+    def __init__(self, idle_timeout_s: float) -> None:
+        self.idle_timeout_s = idle_timeout_s
         self._loop: asyncio.AbstractEventLoop | None = None
         self._clients: dict[str, Any] = {}
 
@@ -47,8 +76,12 @@ class EngineClients:
             self._loop, self._clients = loop, {}
         if (client := self._clients.get(url)) is None:
             # No SDK retries: the LLM client retries transient failures itself, with backoff.
+            # No read timeout: the progress watch in `openai_complete` bounds the wait instead.
             openai = import_openai()
-            client = openai.AsyncOpenAI(base_url=url, api_key="none", max_retries=0, timeout=self.timeout_s,
+            import httpx
+
+            timeout = httpx.Timeout(None, connect=self.idle_timeout_s, write=self.idle_timeout_s)
+            client = openai.AsyncOpenAI(base_url=url, api_key="none", max_retries=0, timeout=timeout,
                                         http_client=openai.DefaultAsyncHttpxClient(verify=ssl_context()))
             self._clients[url] = client
         return client
@@ -58,10 +91,11 @@ class EngineProvider(Provider):
     """A provider whose models are served by engines the tool runs (`self.engines`)."""
 
     send_seed = True  # llama.cpp and vLLM both honour a per-request seed
+    default_timeout_s = None  # streamed and watched for progress: no wall-clock cap by default
 
     def __init__(self, spec: ModelSpec, engines: EngineSource) -> None:
         super().__init__(spec, engines)
-        self.clients = EngineClients(spec.timeout_s)
+        self.clients = EngineClients(spec.idle_timeout_s)
 
     def prewarm(self) -> None:
         prewarm(lambda: (import_openai(), ssl_context()))
@@ -76,7 +110,8 @@ class EngineProvider(Provider):
         if url is None:
             url = await asyncio.to_thread(engines.url, spec)
         try:
-            return await openai_complete(self.clients.get(url), served_model, messages, sampling)
+            return await openai_complete(self.clients.get(url), served_model, messages, sampling,
+                                         idle_timeout_s=spec.idle_timeout_s, engine=url)
         except TransientError:
             await asyncio.to_thread(engines.report_failure, spec, url)
             raise
@@ -84,25 +119,69 @@ class EngineProvider(Provider):
             engines.release(spec, url)
 
 
-async def openai_complete(client: Any, model: str, messages: list[dict[str, str]],
-                          sampling: dict[str, Any]) -> RawCompletion:
+async def openai_complete(client: Any, model: str, messages: list[dict[str, str]], sampling: dict[str, Any],
+                          *, idle_timeout_s: float = 60.0, engine: str | None = None,
+                          progress: EngineProgress = PROGRESS) -> RawCompletion:
+    """One streamed chat completion. Fails (transient) when `engine` (default: this client's
+    URL) has produced no token for `idle_timeout_s`; partial usage goes to `current_call()`."""
+    engine = engine or str(client.base_url)
+    start_wall, start = time.perf_counter(), time.monotonic()
+    call = asyncio.ensure_future(_stream(client, model, messages, sampling, engine, progress))
+    try:
+        while not call.done():
+            left = idle_timeout_s - progress.idle_since(engine, start)
+            if left <= 0:
+                call.cancel()
+                raise CallTimeout(f"{model}: no token from the engine for {idle_timeout_s:g} s")
+            await asyncio.wait({call}, timeout=left)
+    except BaseException:
+        call.cancel()
+        raise
+    text, usage, chunks = call.result()
+    details = usage.get("prompt_tokens_details") or {}
+    return RawCompletion(
+        text=text,
+        prompt_tokens=int(usage.get("prompt_tokens") or 0),
+        completion_tokens=int(usage.get("completion_tokens") or chunks),  # a server without usage: its chunks
+        latency_s=time.perf_counter() - start_wall,
+        cached_prompt_tokens=int(details.get("cached_tokens") or 0),
+    )
+
+
+async def _stream(client: Any, model: str, messages: list[dict[str, str]], sampling: dict[str, Any],
+                  engine: str, progress: EngineProgress) -> tuple[str, dict[str, Any], int]:
+    """(text, usage) of a streamed completion; every content chunk is progress of `engine`."""
     openai = import_openai()
     # APITimeoutError is an APIConnectionError; InternalServerError covers every 5xx (a
     # llama.cpp server still loading answers 503).
     transient = (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError)
-    start = time.perf_counter()
+    meter = current_call()
+    parts: list[str] = []
+    usage: dict[str, Any] = {}
+    limit = int(sampling.get("max_tokens") or 0) + TOKEN_SLACK
     try:
-        resp = await client.chat.completions.create(model=model, messages=messages, **sampling)
+        stream = await client.chat.completions.create(model=model, messages=messages, stream=True,
+                                                      stream_options={"include_usage": True}, **sampling)
+        async for chunk in stream:
+            delta = chunk.choices[0].delta.content if chunk.choices else None
+            if delta:
+                parts.append(delta)
+                progress.tick(engine)
+                meter.completion_tokens += 1  # one token a chunk: the count until usage arrives
+                if len(parts) > limit:
+                    raise LLMCallError(f"{model}: the server sent more than max_tokens tokens")
+            if chunk.usage is not None:
+                usage = chunk.usage.model_dump()
+                meter.prompt_tokens = int(usage.get("prompt_tokens") or 0)
+                meter.completion_tokens = int(usage.get("completion_tokens") or 0)
     except transient as exc:
-        raise TransientError(f"{model}: {type(exc).__name__}: {short(exc)}") from None
+        raise TransientError(f"{model}: {type(exc).__name__}: {error_text(exc)}") from None
+    except openai.APIResponseValidationError as exc:
+        raise TransientError(f"{model}: malformed response: {error_text(exc)}") from None
     except openai.OpenAIError as exc:
-        raise LLMCallError(f"{model}: {type(exc).__name__}: {short(exc)}") from None
-    usage = resp.usage
-    details = usage.prompt_tokens_details if usage else None
-    return RawCompletion(
-        text=resp.choices[0].message.content or "",
-        prompt_tokens=int(usage.prompt_tokens if usage else 0),
-        completion_tokens=int(usage.completion_tokens if usage else 0),
-        latency_s=time.perf_counter() - start,
-        cached_prompt_tokens=int(details.cached_tokens or 0) if details else 0,
-    )
+        raise LLMCallError(f"{model}: {type(exc).__name__}: {error_text(exc)}") from None
+    except (json.JSONDecodeError, AttributeError, IndexError, TypeError) as exc:  # not chat-completion chunks
+        raise TransientError(f"{model}: malformed response: {type(exc).__name__}: {error_text(exc)}") from None
+    if not usage and not parts:
+        raise TransientError(f"{model}: the response was not a chat-completion stream")
+    return "".join(parts), usage, len(parts)

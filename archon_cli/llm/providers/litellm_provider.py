@@ -15,7 +15,8 @@ from typing import Any
 
 from archon_cli.errors import LLMCallError
 from archon_cli.llm.providers import PROVIDERS
-from archon_cli.llm.providers.base import Provider, RawCompletion, TransientError, prewarm, short
+from archon_cli.llm.providers.base import CallTimeout, Provider, RawCompletion, TransientError, prewarm
+from archon_cli.redact import error_text, redact_library_logs
 
 _lock = threading.Lock()
 
@@ -28,17 +29,22 @@ def import_litellm() -> Any:
         litellm.telemetry = False
         litellm.drop_params = True
         litellm.suppress_debug_info = True
-        for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "httpx"):
+        names = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "httpx", "openai")
+        for name in names:
             logging.getLogger(name).setLevel(logging.WARNING)
+        redact_library_logs(*names)
         return litellm
 
 
 async def litellm_complete(model: str, messages: list[dict[str, str]], sampling: dict[str, Any], *,
-                           timeout_s: float, api_base: str | None, api_key: str | None) -> RawCompletion:
+                           idle_timeout_s: float, api_base: str | None, api_key: str | None) -> RawCompletion:
+    """One non-streamed attempt. `idle_timeout_s` is httpx's per-operation timeout (connect, each
+    read): a silent server fails after it; a trickling one is cut by the client's total deadline."""
     litellm = import_litellm()
     transient = (litellm.Timeout, litellm.RateLimitError, litellm.APIConnectionError,
                  litellm.InternalServerError, litellm.ServiceUnavailableError)
-    kwargs: dict[str, Any] = {"model": model, "messages": messages, "timeout": timeout_s, "num_retries": 0, **sampling}
+    kwargs: dict[str, Any] = {"model": model, "messages": messages, "timeout": idle_timeout_s, "num_retries": 0,
+                              **sampling}
     if api_base:
         kwargs["api_base"] = api_base
     if api_key:
@@ -46,10 +52,12 @@ async def litellm_complete(model: str, messages: list[dict[str, str]], sampling:
     start = time.perf_counter()
     try:
         resp = await litellm.acompletion(**kwargs)
+    except litellm.Timeout as exc:
+        raise CallTimeout(f"{model}: {type(exc).__name__}: {error_text(exc)}") from None
     except transient as exc:
-        raise TransientError(f"{model}: {type(exc).__name__}: {short(exc)}") from None
-    except Exception as exc:  # provider errors (bad request, auth): retrying will not help
-        raise LLMCallError(f"{model}: {type(exc).__name__}: {short(exc)}") from None
+        raise TransientError(f"{model}: {type(exc).__name__}: {error_text(exc)}") from None
+    except Exception as exc:  # provider errors (bad request, auth, garbage): retrying will not help
+        raise LLMCallError(f"{model}: {type(exc).__name__}: {error_text(exc)}") from None
     usage = getattr(resp, "usage", None)
     return RawCompletion(
         text=resp.choices[0].message.content or "",
@@ -67,11 +75,22 @@ class LitellmProvider(Provider):
     def prewarm(self) -> None:
         prewarm(import_litellm)
 
+    @property
+    def identity(self) -> str:
+        return endpoint_identity(self.spec.model, self.spec.api_base)
+
     async def complete(self, messages: list[dict[str, str]], sampling: dict[str, Any]) -> RawCompletion:
         key = None
         if self.spec.api_key_env:
             key = os.environ.get(self.spec.api_key_env)
             if not key:
                 raise LLMCallError(f"{self.spec.model}: environment variable {self.spec.api_key_env} is not set")
-        return await litellm_complete(self.spec.model, messages, sampling, timeout_s=self.spec.timeout_s,
+        return await litellm_complete(self.spec.model, messages, sampling, idle_timeout_s=self.spec.idle_timeout_s,
                                       api_base=self.spec.api_base, api_key=key)
+
+
+def endpoint_identity(model: str, api_base: str | None) -> str:
+    """Cache identity of a model behind litellm: the model string names the weights of a hosted
+    API, but not of a server the user points `api_base` at (two OpenAI-compatible servers may
+    serve different weights under one name), so there the endpoint is part of it."""
+    return f"{model}@{api_base.rstrip('/')}" if api_base else model
