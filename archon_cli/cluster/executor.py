@@ -19,6 +19,7 @@ from typing import Any
 from archon_cli.cluster.runtime import init_ray
 from archon_cli.cluster.supervisor import RayEngines, start_supervisor
 from archon_cli.config.pipeline import ModelSpec
+from archon_cli.errors import StorageError
 from archon_cli.llm.cache import CompletionCache
 from archon_cli.llm.client import LLMClient
 from archon_cli.sandbox import pool as sandbox_pool
@@ -111,6 +112,8 @@ class RayExecutor(TrialExecutor):
             self._board.forget.remote(job.number)
             try:
                 outcome, node = ray.get(ref)
+            except StorageError:
+                raise  # a full disk stops the search (Ray re-raises the task's error as its own class)
             except Exception as exc:  # trial boundary: a worker that crashed fails its trial only
                 outcome, node = failed(exc), None
             finished.append(Finished(job, outcome, node))

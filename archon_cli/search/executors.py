@@ -26,7 +26,9 @@ from types import TracebackType
 from typing import Any
 
 from archon_cli.config.pipeline import ModelSpec
+from archon_cli.errors import StorageError
 from archon_cli.llm.session import open_client
+from archon_cli.redact import error_text, redact
 from archon_cli.search.objective import TrialJob, TrialOutcome, TrialProgress, run_trial
 
 CANCEL_WAIT_S = 10.0  # cancelled trials unwind their awaits at once; this bounds a stuck one
@@ -76,8 +78,8 @@ class TrialExecutor(ABC):
 
 def failed(exc: BaseException) -> TrialOutcome:
     """A trial whose runner itself broke (not the pipeline): it fails alone."""
-    return TrialOutcome("fail", f"{type(exc).__name__}: {exc}",
-                        traceback="".join(traceback.format_exception(exc)))
+    return TrialOutcome("fail", f"{type(exc).__name__}: {error_text(exc)}",
+                        traceback=redact("".join(traceback.format_exception(exc))))
 
 
 class LocalExecutor(TrialExecutor):
@@ -131,6 +133,8 @@ class LocalExecutor(TrialExecutor):
                 with self._lock:
                     self._progress.pop(number, None)
                 exc = future.exception()
+                if isinstance(exc, StorageError):
+                    raise exc  # a full disk stops the search, not one trial
                 finished.append(Finished(job, failed(exc) if exc is not None else future.result()))
         return finished
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from archon_cli.components.describe import describe_spec
 from archon_cli.config.search import SearchConfig
+from archon_cli.fsutil import storage_failure
 from archon_cli.runs import RunDir, env_info
 from archon_cli.search.executors import Finished, TrialExecutor
 from archon_cli.search.objective import TrialJob, TrialOutcome, engine_tokens, rung_sizes
@@ -90,15 +91,20 @@ def run_search(cfg: SearchConfig, run: RunDir, executor: TrialExecutor, *, resum
     status = Status(total=cfg.search.trials, slots=executor.slots, budget_tokens=cfg.budget.total_tokens,
                     budget_usd=cfg.budget.usd, budget_wall_s=cfg.budget.wall_s)
     search = _Loop(cfg, run, study, executor, status, tuple(search_examples), scorer, on_status)
-    with executor, Interrupt() as interrupt:
-        try:
-            search.run(interrupt)
-        except KeyboardInterrupt:
-            status.stop_reason = "interrupted"
-            raise
-        finally:
-            search.cancel_in_flight()
-            write_stop(study, run, cfg, status.stop_reason or "stopped", executor.engines(), executor.env())
+    try:
+        with executor, Interrupt() as interrupt:
+            try:
+                search.run(interrupt)
+            except KeyboardInterrupt:
+                status.stop_reason = "interrupted"
+                raise
+            finally:
+                search.cancel_in_flight()
+                write_stop(study, run, cfg, status.stop_reason or "stopped", executor.engines(), executor.env())
+    except Exception as exc:  # Optuna's SQLAlchemy errors on a full disk: say it is study.db
+        if (failure := storage_failure(exc, run.study_db)) is not None:
+            raise failure from None
+        raise
     return status
 
 

@@ -20,10 +20,12 @@ from typing import Any, Literal
 
 from archon_cli.config.pipeline import PipelineSpec
 from archon_cli.config.search import Objective
+from archon_cli.errors import StorageError
 from archon_cli.evaluate import Evaluation, aevaluate
-from archon_cli.llm.client import LLMClient
+from archon_cli.llm.client import LLMClient, metered
 from archon_cli.llm.usage import Usage
 from archon_cli.pipeline import ExampleResult, Pipeline
+from archon_cli.redact import error_text, redact
 from archon_cli.tasks.base import Example, Scorer
 
 State = Literal["complete", "pruned", "infeasible", "fail"]
@@ -51,7 +53,9 @@ class TrialProgress:
     number: int
     examples_total: int
     examples_done: int = 0
-    usage: Usage = field(default_factory=Usage)  # of finished examples (kept when the trial is cut)
+    # What the engines were asked so far (attempts, tokens, USD; cut-short attempts included,
+    # cache hits not): what budgets count, and what an interrupted trial records.
+    usage: Usage = field(default_factory=Usage)
     rung: tuple[int, float] | None = None  # the last rung reached: (examples, mean score)
 
 
@@ -168,11 +172,14 @@ async def run_trial(job: TrialJob, client: LLMClient | None, report: Report | No
     if job.calls_budget is not None and estimate.calls > job.calls_budget:
         out.state, out.reason = "infeasible", f"{estimate.calls} calls per query > budget {job.calls_budget}"
         return out
-    progress = TrialProgress(job.number, len(job.examples))
+    with metered() as spend:
+        return await _rungs(job, evaluate, out, TrialProgress(job.number, len(job.examples), usage=spend), report)
 
+
+async def _rungs(job: TrialJob, evaluate: EvaluateChunk, out: TrialOutcome, progress: TrialProgress,
+                 report: Report | None) -> TrialOutcome:
     def example_done(result: ExampleResult) -> None:
         progress.examples_done += 1
-        progress.usage.merge(result.usage)
         if report is not None:
             report(progress)
 
@@ -203,9 +210,11 @@ async def run_trial(job: TrialJob, client: LLMClient | None, report: Report | No
             if k < len(sizes) - 1 and (why := promotion(out.accuracy, size, job.competitors.get(size, ()), job.eta)):
                 out.state, out.reason = "pruned", why
                 return out
+    except StorageError:
+        raise  # a full disk or unwritable cache stops the search, not just this trial
     except Exception as exc:  # trial boundary: engine, scorer or component failure fails this trial only
-        out.state, out.reason = "fail", f"{type(exc).__name__}: {exc}"
-        out.traceback = traceback.format_exc()
+        out.state, out.reason = "fail", f"{type(exc).__name__}: {error_text(exc)}"
+        out.traceback = redact(traceback.format_exc())
         return out
     if results and all(r.error is not None for r in results):
         out.state, out.reason = "fail", f"every example failed: {results[0].error}"

@@ -204,5 +204,6 @@ def test_wall_clock_budget_stops_mid_trial_and_leaves_it_resumable(tmp_path: Pat
     rows = list(csv.DictReader(run.trials_csv.open()))
     cut = [r for r in rows if r["reason"] == "interrupted"]
     assert len(cut) == 1 and cut[0]["state"] == "FAIL"
+    assert int(cut[0]["calls"]) > 0 and int(cut[0]["engine_tokens"]) > 0  # what it spent counts in budgets
     assert rows[-1]["state"] == "WAITING"  # the cut trial, enqueued again for --resume
     assert run.trials_csv.is_file() and run.log_txt.is_file() and run.env_json.is_file()
