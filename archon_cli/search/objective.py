@@ -183,6 +183,9 @@ async def _rungs(job: TrialJob, evaluate: EvaluateChunk, out: TrialOutcome, prog
         if report is not None:
             report(progress)
 
+    if report is not None:
+        report(progress)  # at once: in process, the executor then reads the live meter at any time
+
     scores: list[float] = []
     results: list[ExampleResult] = []
     done = 0
