@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
 from archon_cli.serve.api_errors import APIError
@@ -85,10 +86,13 @@ def create_app(service: ChatService, api_key: str | None = None) -> FastAPI:
         if declared is not None and declared.isdigit() and int(declared) > cap:
             raise too_large
         body = bytearray()
-        async for part in request.stream():
-            body += part
-            if len(body) > cap:
-                raise too_large
+        try:
+            async for part in request.stream():
+                body += part
+                if len(body) > cap:
+                    raise too_large
+        except ClientDisconnect:
+            raise ClientDisconnected from None
         return bytes(body)
 
     @app.get("/health")
@@ -106,6 +110,13 @@ def create_app(service: ChatService, api_key: str | None = None) -> FastAPI:
 
     @app.post("/v1/chat/completions", response_model=None)
     async def chat_completions(request: Request) -> Response:
+        try:
+            return await answer(request)
+        except ClientDisconnected:
+            metrics.inc("archon_serve_errors_total", kind="client_disconnected")
+            return Response(status_code=_NO_BODY_STATUS)
+
+    async def answer(request: Request) -> Response:
         authorize(request)
         req = parse_request(await read_body(request), service.limits.max_messages)
         service.check_model(req.model)
@@ -117,9 +128,6 @@ def create_app(service: ChatService, api_key: str | None = None) -> FastAPI:
                 result = await unless_disconnected(service.complete(req, request_id), request.receive)
             except APIError as exc:
                 return failed(exc, req.model)
-            except ClientDisconnected:
-                metrics.inc("archon_serve_errors_total", kind="client_disconnected")
-                return Response(status_code=_NO_BODY_STATUS)
         metrics.inc("archon_serve_requests_total", model=req.model, status="200")
         return JSONResponse(completion_body(request_id, req.model, result))
 
