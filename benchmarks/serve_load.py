@@ -44,8 +44,8 @@ name: serve-load
 models:
   smol: {model: local/smollm2-135m}
 layers:
-  - [{type: generator, model: smol, samples: 2, temperature: 0.7, max_tokens: 24}]
-  - [{type: fuser, model: smol, max_tokens: 24}]
+  - [{type: generator, model: smol, samples: 2, temperature: 0.7, max_tokens: 16}]
+  - [{type: fuser, model: smol, max_tokens: 16}]
 """
 
 
@@ -196,6 +196,7 @@ def phase1(pipeline: Path, tmp: Path, texts: list[str], pairs: int, steal: Steal
             serve, ev = serve_run(pipeline, tmp, texts, steal), eval_run(pipeline, tmp, steal)
         else:
             ev, serve = eval_run(pipeline, tmp, steal), serve_run(pipeline, tmp, texts, steal)
+        print(json.dumps({"pair": i, "serve": serve, "eval": ev, "engine_start_s": start}), file=sys.stderr, flush=True)
         rows.append({"pair": i, "order": "serve,eval" if i % 2 == 0 else "eval,serve", "serve": serve, "eval": ev,
                      "engine_start_s": start, "ratio": round(serve["wall_s"] / ev["wall_s"], 3),
                      "ratio_engine_start_excluded": round(serve["wall_s"] / (ev["wall_s"] - start), 3)})
