@@ -53,8 +53,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _error(message: str) -> None:
     from rich.console import Console
+    from rich.markup import escape
 
-    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {message}", markup=True, soft_wrap=True)
+    # Messages are plain text: `ray[serve]` or a YAML path in brackets must not be read as markup.
+    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(message)}", markup=True,
+                                                soft_wrap=True)
 
 
 def entry() -> None:

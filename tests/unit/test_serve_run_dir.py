@@ -37,3 +37,8 @@ def test_run_dir_serves_the_picked_trials_stored_pipeline(tmp_path: Path, fake_l
 
 def test_missing_source_is_a_config_error(tmp_path: Path) -> None:
     assert main(["serve", str(tmp_path / "nope.yaml")]) == 2
+
+
+def test_ray_serve_flags_fail_clearly_without_its_extra(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", str(Path(__file__).parents[2] / "configs" / "sample_rank_fuse.yaml"), "--replicas", "2"]) == 2
+    assert "ray[serve]" in capsys.readouterr().err  # brackets are not eaten as markup
