@@ -11,8 +11,9 @@ prompts in RAM, so a reused engine would get the later runs cheaper than eval's 
 
 Phase 2 (abuse): 200 requests, 32 at a time, to a fresh server with its own cache: 10% malformed
 bodies (broken JSON, wrong fields), 5% clients that hang up 0.5 s into their request (prompts of
-their own, so nothing is cached for them), the rest the 32 prompts again and again. Checked: the
-server stays up, every valid request gets a 200 with an answer, /metrics counts the errors.
+their own, so nothing is cached for them), the rest the 32 prompts (or the first
+`--phase2-prompts`) again and again. Checked: the server stays up, every valid request gets a 200
+with an answer, /metrics counts the errors.
 
 The pipeline is a small copy of sample_rank_fuse (2 samples, short answers) so a run takes
 seconds to minutes on 2 shared cores. Run: PYTHONPATH=. python benchmarks/serve_load.py [--pairs 3]
@@ -250,7 +251,8 @@ def phase2(pipeline: Path, tmp: Path, texts: list[str]) -> dict[str, Any]:
     counted = {k: metric(metrics, "archon_serve_errors_total", kind=k)
                for k in ("malformed_json", "invalid_request", "unsupported", "client_disconnected")}
     return {
-        "requests": len(results), "valid": len(valid), "malformed": len(malformed),
+        "distinct_valid_prompts": len(texts), "requests": len(results), "valid": len(valid),
+        "malformed": len(malformed),
         "disconnecting": sum(1 for r in results if r["kind"] == "disconnect"),
         "valid_answered": sum(1 for r in valid if r["status"] == 200 and r["answered"]),
         "malformed_got_400": sum(1 for r in malformed if r["status"] == 400),
@@ -268,6 +270,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--skip-phase1", action="store_true")
+    parser.add_argument("--phase2-prompts", type=int, default=N_PROMPTS,
+                        help="distinct prompts the valid phase-2 requests cycle through (fewer: shorter on a busy box)")
     args = parser.parse_args()
     texts = prompts()
     with tempfile.TemporaryDirectory(prefix="serve-load-") as d, StealMeter() as steal:
@@ -277,7 +281,7 @@ def main() -> None:
         out: dict[str, Any] = {"pipeline": PIPELINE, "loadavg_start": loadavg(), "cpus": os.cpu_count()}
         if not args.skip_phase1:
             out["phase1"] = phase1(pipeline, tmp, texts, args.pairs, steal)
-        out["phase2"] = phase2(pipeline, tmp, texts)
+        out["phase2"] = phase2(pipeline, tmp, texts[:args.phase2_prompts])
         out["loadavg_end"] = loadavg()
     print(json.dumps(out, indent=2))
 
