@@ -43,10 +43,10 @@ N_PROMPTS = 32
 PIPELINE = """\
 name: serve-load
 models:
-  smol: {model: local/smollm2-135m}
+  smol: {{model: local/smollm2-135m}}
 layers:
-  - [{type: generator, model: smol, samples: 2, temperature: 0.7, max_tokens: 16}]
-  - [{type: fuser, model: smol, max_tokens: 16}]
+  - [{{type: generator, model: smol, samples: {samples}, temperature: 0.7, max_tokens: {max_tokens}}}]
+  - [{{type: fuser, model: smol, max_tokens: {max_tokens}}}]
 """
 
 
@@ -127,7 +127,7 @@ async def send_all(root: str, requests: list[tuple[str, Any]], concurrency: int)
                 if kind == "malformed":
                     resp = await client.post(url, content=payload, headers={"content-type": "application/json"})
                 else:
-                    resp = await client.post(url, json=payload, timeout=0.5 if kind == "disconnect" else 900)
+                    resp = await client.post(url, json=payload, timeout=0.5 if kind == "disconnect" else 3600)
             except httpx.TimeoutException:
                 return {"kind": kind, "status": None, "latency_s": time.perf_counter() - start}
             answer = resp.json().get("choices", [{}])[0].get("message", {}).get("content") if resp.is_success else None
@@ -135,7 +135,7 @@ async def send_all(root: str, requests: list[tuple[str, Any]], concurrency: int)
                     "answered": bool(answer and answer.strip())}
 
     limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
-    async with httpx.AsyncClient(timeout=900, limits=limits) as client:
+    async with httpx.AsyncClient(timeout=3600, limits=limits) as client:
         return await asyncio.gather(*(one(client, k, p) for k, p in requests))
 
 
@@ -269,6 +269,8 @@ def phase2(pipeline: Path, tmp: Path, texts: list[str]) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pairs", type=int, default=3)
+    parser.add_argument("--samples", type=int, default=2, help="generator samples of the benchmark pipeline")
+    parser.add_argument("--max-tokens", type=int, default=16, help="max_tokens of its generator and fuser")
     parser.add_argument("--skip-phase1", action="store_true")
     parser.add_argument("--phase2-prompts", type=int, default=N_PROMPTS,
                         help="distinct prompts the valid phase-2 requests cycle through (fewer: shorter on a busy box)")
@@ -277,8 +279,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="serve-load-") as d, StealMeter() as steal:
         tmp = Path(d)
         pipeline = tmp / "serve-load.yaml"
-        pipeline.write_text(PIPELINE)
-        out: dict[str, Any] = {"pipeline": PIPELINE, "loadavg_start": loadavg(), "cpus": os.cpu_count()}
+        text = PIPELINE.format(samples=args.samples, max_tokens=args.max_tokens)
+        pipeline.write_text(text)
+        out: dict[str, Any] = {"pipeline": text, "loadavg_start": loadavg(), "cpus": os.cpu_count()}
         if not args.skip_phase1:
             out["phase1"] = phase1(pipeline, tmp, texts, args.pairs, steal)
         out["phase2"] = phase2(pipeline, tmp, texts[:args.phase2_prompts])
