@@ -17,6 +17,7 @@ with an answer, /metrics counts the errors.
 
 The pipeline is a small copy of sample_rank_fuse (2 samples, short answers) so a run takes
 seconds to minutes on 2 shared cores. Run: PYTHONPATH=. python benchmarks/serve_load.py [--pairs 3]
+[--samples 2] [--max-tokens 16] [--phase2-prompts 32]
 """
 
 from __future__ import annotations
