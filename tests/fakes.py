@@ -5,6 +5,7 @@ A test sets `FakeLLM.responder` (messages, sampling) -> text; every call is reco
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -26,8 +27,17 @@ class FakeLLM(Provider):
     calls: ClassVar[list[tuple[list[dict[str, str]], dict[str, Any]]]] = []
     # Number of upcoming calls that fail with a transient error (to exercise retries).
     fail_next: ClassVar[int] = 0
+    # Seconds each call takes (an asyncio sleep), and how many calls were cancelled while waiting.
+    delay_s: ClassVar[float] = 0.0
+    cancelled: ClassVar[int] = 0
 
     async def complete(self, messages: list[dict[str, str]], sampling: dict[str, Any]) -> RawCompletion:
+        if FakeLLM.delay_s:
+            try:
+                await asyncio.sleep(FakeLLM.delay_s)
+            except asyncio.CancelledError:
+                FakeLLM.cancelled += 1
+                raise
         if FakeLLM.fail_next > 0:
             FakeLLM.fail_next -= 1
             raise TransientError("fake: 503 Service Unavailable")
@@ -41,3 +51,5 @@ class FakeLLM(Provider):
         cls.responder = staticmethod(responder)
         cls.calls = []
         cls.fail_next = 0
+        cls.delay_s = 0.0
+        cls.cancelled = 0

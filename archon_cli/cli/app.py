@@ -34,6 +34,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "show": ("show", "Print a run's leaderboard, Pareto front and usage summary."),
     "runs": ("show", "List the runs in a directory: name, trials, best accuracy, stop reason."),
     "datasets": ("datasets", "List the built-in datasets (size, scorer, licence) and scorers."),
+    "serve": ("serve", "Serve pipelines as an OpenAI-compatible API (POST /v1/chat/completions, /v1/models, "
+              "/health, /metrics)."),
 }
 
 

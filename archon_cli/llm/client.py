@@ -105,8 +105,14 @@ class LLMClient:
         key = cache_key(provider.identity, messages, sampling | {"sample": req.sample})
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
             return _priced(hit, price, 0.0, cached=True)
-        if (pending := self._inflight.get(key)) is not None:
-            return _priced(await asyncio.shield(pending), price, 0.0, cached=True)
+        while (pending := self._inflight.get(key)) is not None:
+            try:
+                return _priced(await asyncio.shield(pending), price, 0.0, cached=True)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not pending.cancelled() or (task is not None and task.cancelling()):
+                    raise  # this caller is cancelled
+                # The caller that made the call was cancelled (a server's client went away): make it here.
         future: asyncio.Future[RawCompletion] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         sem = self._semaphores.setdefault(provider.identity, asyncio.Semaphore(provider.max_concurrency))
@@ -115,6 +121,9 @@ class LLMClient:
                 start = time.perf_counter()
                 raw, stored = await self._with_retries(provider, key, messages, sampling, price)
                 latency = raw.latency_s if raw.latency_s is not None else time.perf_counter() - start
+        except asyncio.CancelledError:
+            future.cancel()  # waiters make the call themselves
+            raise
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # mark retrieved: waiters may not exist

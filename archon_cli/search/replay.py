@@ -61,7 +61,6 @@ def replay_trial(run_dir: Path, trial: int | None, split_name: str, limit: int |
     cache_path = run.cache_db if cfg.execution.cache == "run" else default_cache_path()
     models = cfg.resolved_models() | spec.models
     with open_client(models, use_cache=cfg.execution.cache != "off", cache_path=cache_path) as client:
-
         async def evaluate_all() -> tuple[Evaluation, Verdict | None]:
             mine = await aevaluate(Pipeline(spec), chosen, scorer, client)
             if not with_baselines:

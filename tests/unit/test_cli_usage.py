@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(("argv", "says"), [
-    (["serch", "x.yaml"], "No such command 'serch'. Did you mean 'search'?"),
+    (["serch", "x.yaml"], "No such command 'serch'. Did you mean 'search'"),
     (["search", "x.yaml", "--trails", "3"], "No such option: --trails"),
     (["run"], "Missing argument"),
     (["replay", "runs", "--limit", "0"], "Invalid value for '--limit'"),
