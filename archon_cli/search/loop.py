@@ -24,6 +24,7 @@ from archon_cli.runs import RunDir, env_info
 from archon_cli.search.executors import Finished, TrialExecutor
 from archon_cli.search.objective import TrialJob, TrialOutcome, engine_tokens, rung_sizes
 from archon_cli.search.records import (
+    CUT_BY_WALL,
     check_stored_specs,
     describe_outcome,
     record_interrupted,
@@ -127,12 +128,14 @@ class _Loop:
         self.refresh()
         while True:
             interrupt.check()
-            if reason := self.over_budget():
+            reason = self.over_budget()
+            if reason is not None and not (reason.startswith("wall-clock") and self.wall_cut_retries()):
                 self.status.stop_reason = reason
                 return
-            self.fill()
+            if reason is None:
+                self.fill()
             if not self.trials:
-                self.status.stop_reason = self.exhausted() or "trials done"
+                self.status.stop_reason = reason or self.exhausted() or "trials done"
                 return
             for finished in self.executor.wait(POLL_S):
                 self.finish(finished)
@@ -203,9 +206,15 @@ class _Loop:
         self.totals = None
         self.refresh()
 
+    def wall_cut_retries(self) -> bool:
+        """Retries of trials the wall budget cut are in flight: they finish (nothing new starts),
+        so a trial longer than the budget ends on a resume instead of being cut every time."""
+        return any(t.user_attrs.get(CUT_BY_WALL) for t in self.trials.values())
+
     def cancel_in_flight(self) -> None:
+        by_wall = (self.status.stop_reason or "").startswith("wall-clock")
         for progress in self.executor.cancel_all():
-            record_interrupted(self.study, self.run_dir, progress.number, progress.usage)
+            record_interrupted(self.study, self.run_dir, progress.number, progress.usage, by_wall)
         for twins in self.held.values():
             for twin in twins:
                 record_interrupted(self.study, self.run_dir, twin.number)

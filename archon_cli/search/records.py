@@ -101,7 +101,13 @@ def _write_files(run: RunDir, trial: Any, outcome: TrialOutcome) -> None:
     run.write_json(tdir / "metrics.json", outcome.metrics() | {"trial": trial.number, "params": trial.params})
 
 
-def record_interrupted(study: Any, run: RunDir, number: int, spent: Usage | None = None) -> None:
+# Set on the retry of a trial the wall-clock budget cut: that retry is allowed to finish, so a
+# trial longer than the budget is not cut and re-run on every resume.
+CUT_BY_WALL = "cut_by_wall_budget"
+
+
+def record_interrupted(study: Any, run: RunDir, number: int, spent: Usage | None = None,
+                       by_wall_budget: bool = False) -> None:
     """A trial cut short (budget, Ctrl-C, a kill): FAIL it with what it spent, which budgets
     count, and enqueue its params again for the next run or resume."""
     trial = next(t for t in study.get_trials(deepcopy=False) if t.number == number)
@@ -111,7 +117,8 @@ def record_interrupted(study: Any, run: RunDir, number: int, spent: Usage | None
         for key, val in usage_attrs(spent, 1).items():
             storage.set_trial_user_attr(tid, key, val)
     study.tell(number, state=trial_state("FAIL"))
-    study.enqueue_trial(trial.params, user_attrs={"retry_of": number}, skip_if_exists=False)
+    study.enqueue_trial(trial.params, user_attrs={"retry_of": number} | ({CUT_BY_WALL: True} if by_wall_budget else {}),
+                        skip_if_exists=False)
     run.write_json(run.trial_dir(number) / "metrics.json", {"state": "fail", "reason": "interrupted"})
     run.log(f"trial {number}: interrupted" + (f" after {spent.calls} calls" if spent is not None else ""))
 

@@ -190,3 +190,24 @@ def test_a_search_whose_first_trials_all_fail_the_same_way_stops_and_exits_1(
     finally:
         monkeypatch.undo()
     assert "every trial failed" in capsys.readouterr().err
+
+
+def test_a_trial_longer_than_the_wall_budget_finishes_on_resume_instead_of_being_cut_again(tmp_path: Path) -> None:
+    import time
+
+    cfg, run = setup(tmp_path, trials=3, budget={"wall_s": 0.3}, seed_architectures=False)
+
+    class Slow(ScriptedExecutor):  # every trial takes about 0.8 s of wall time
+        def wait(self, timeout: float) -> list[Finished]:
+            time.sleep(0.02)
+            return super().wait(timeout)
+
+    first = Slow(slots=1, ticks=lambda job: 40)
+    status = run_search(cfg, run, first, resume=False)
+    assert status.stop_reason is not None and status.stop_reason.startswith("wall-clock") and first.cancelled == [0]
+    again = Slow(slots=1, ticks=lambda job: 40)
+    status = run_search(cfg, run, again, resume=True)
+    assert status.stop_reason is not None and status.stop_reason.startswith("wall-clock")
+    assert again.finish_order == [1] and again.cancelled == []  # the retry of trial 0 ran to the end
+    retry = open_study(run, cfg).trials[1]
+    assert retry.user_attrs["retry_of"] == 0 and retry.state.name == "COMPLETE"
