@@ -24,9 +24,9 @@ app = typer.Typer(
 
 
 def _register_commands() -> None:
-    from archon_cli.cli import datasets, eval, export, replay, run, score, search, show, validate
+    from archon_cli.cli import datasets, eval, export, replay, run, scale, score, search, show, validate
 
-    for module in (search, replay, export, run, eval, score, validate, show, datasets):
+    for module in (search, replay, export, run, eval, score, validate, show, datasets, scale):
         module.register(app)
 
 

@@ -18,6 +18,8 @@ from archon_cli.errors import LLMCallError
 from archon_cli.llm.engines.manager import EngineSource
 from archon_cli.llm.providers.base import Provider, RawCompletion, TransientError, prewarm, short
 
+NON_OPENAI_PARAMS = ("min_p",)
+
 
 def import_openai() -> Any:
     import openai
@@ -63,6 +65,10 @@ class EngineProvider(Provider):
         super().__init__(spec, engines)
         self.clients = EngineClients(spec.timeout_s)
 
+    @property
+    def supports_json_schema(self) -> bool:
+        return True  # llama.cpp and vLLM both turn `response_format` into a grammar
+
     def prewarm(self) -> None:
         prewarm(lambda: (import_openai(), ssl_context()))
 
@@ -90,6 +96,12 @@ async def openai_complete(client: Any, model: str, messages: list[dict[str, str]
     # APITimeoutError is an APIConnectionError; InternalServerError covers every 5xx (a
     # llama.cpp server still loading answers 503).
     transient = (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError)
+    # The SDK takes only OpenAI's own parameters as arguments; llama.cpp and vLLM read the rest
+    # (min_p) from the body.
+    extra_body = {k: sampling[k] for k in NON_OPENAI_PARAMS if k in sampling}
+    sampling = {k: v for k, v in sampling.items() if k not in NON_OPENAI_PARAMS}
+    if extra_body:
+        sampling["extra_body"] = extra_body
     start = time.perf_counter()
     try:
         resp = await client.chat.completions.create(model=model, messages=messages, **sampling)
