@@ -64,6 +64,20 @@ def test_answer_usage_and_sampling_sent(url: str) -> None:
         {"temperature": 0.0, "max_tokens": 4, "seed": 3}
 
 
+def test_min_p_top_p_and_schema_reach_the_body(url: str) -> None:
+    fmt = {"type": "json_schema", "json_schema": {"name": "reply", "schema": {"type": "object"}, "strict": True}}
+
+    async def go() -> RawCompletion:
+        client = EngineClients(timeout_s=10).get(url)
+        return await openai_complete(client, "ok", [{"role": "user", "content": "6*7?"}],
+                                     {"temperature": 0.7, "max_tokens": 4, "top_p": 0.9, "min_p": 0.05,
+                                      "response_format": fmt})
+
+    asyncio.run(go())
+    body = Engine.bodies[-1]
+    assert (body["top_p"], body["min_p"], body["response_format"]) == (0.9, 0.05, fmt)
+
+
 @pytest.mark.parametrize("status", ["503", "500", "429"])
 def test_overload_and_server_errors_are_transient(url: str, status: str) -> None:
     with pytest.raises(TransientError):
