@@ -27,7 +27,7 @@ CASES: dict[str, list[list[dict[str, Any]]]] = {
     "refiner": [[{**GEN, "samples": 1}], [{"type": "refiner", "rounds": 2, "critique_max_tokens": 12, **SHORT}]],
     "generator_axes": [[{**GEN, "top_p": 0.9, "min_p": 0.05, "prompt_style": "step_by_step"}]],
     "program": [[{**GEN, "samples": 2, "answer_as": "program", "max_tokens": 32}]],
-    "structured_rank_verify": [[GEN], [{"type": "critic", **SHORT}], [{"type": "ranker", "top_k": 2, **SHORT}],
+    "structured_rank_verify": [[{**GEN, "samples": 2}], [{"type": "ranker", "top_k": 2, **SHORT}],
                                [{"type": "verifier", **SHORT}]],
 }
 EXAMPLES = [ExampleInput.from_prompt("a", "What is 3 + 4?"), ExampleInput.from_prompt("b", "What is 10 - 6?")]
