@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from archon_cli.coverage import best, score_candidates
 from archon_cli.llm.client import LLMClient
 from archon_cli.llm.usage import Usage
 from archon_cli.pipeline import ExampleResult, Pipeline
@@ -21,6 +22,8 @@ class Evaluation:
     scores: list[float | None]
     score_errors: dict[str, str] = field(default_factory=dict)
     wall_s: float = 0.0
+    # Per example, its best first-layer candidate's score (when asked for; see coverage.py).
+    coverage_scores: list[float] | None = None
 
     @property
     def usage(self) -> Usage:
@@ -37,6 +40,10 @@ class Evaluation:
     def estimate(self) -> Estimate:
         return mean_interval([s for s in self.scores if s is not None])
 
+    @property
+    def coverage(self) -> Estimate | None:
+        return None if self.coverage_scores is None else mean_interval(self.coverage_scores)
+
     def per_query(self) -> dict[str, float]:
         n = max(1, len(self.results))
         u = self.usage
@@ -45,14 +52,16 @@ class Evaluation:
 
 
 def evaluate(pipeline: Pipeline, examples: Sequence[Example], scorer: Scorer, client: LLMClient,
-             on_done: Callable[[ExampleResult], None] | None = None) -> Evaluation:
-    return asyncio.run(aevaluate(pipeline, examples, scorer, client, on_done))
+             on_done: Callable[[ExampleResult], None] | None = None, *, coverage: bool = False) -> Evaluation:
+    return asyncio.run(aevaluate(pipeline, examples, scorer, client, on_done, coverage=coverage))
 
 
 async def aevaluate(pipeline: Pipeline, examples: Sequence[Example], scorer: Scorer, client: LLMClient,
-                    on_done: Callable[[ExampleResult], None] | None = None) -> Evaluation:
+                    on_done: Callable[[ExampleResult], None] | None = None, *,
+                    coverage: bool = False) -> Evaluation:
     """`evaluate` inside a running event loop: an in-process search runs every trial in one loop,
-    so the client's semaphores and HTTP connections live as long as the search."""
+    so the client's semaphores and HTTP connections live as long as the search. `coverage` also
+    scores every first-layer candidate (more scorer work: judge calls for a judge scorer)."""
     start = time.perf_counter()
     results = await pipeline.arun([ex.to_input() for ex in examples], client, on_done)
     evaluation = Evaluation(results, [], wall_s=time.perf_counter() - start)
@@ -70,4 +79,7 @@ async def aevaluate(pipeline: Pipeline, examples: Sequence[Example], scorer: Sco
             evaluation.score_errors[ex.id] = str(value)
         else:
             evaluation.scores.append(value)
+    if coverage:
+        per_candidate = await asyncio.to_thread(score_candidates, examples, [r.first_layer for r in results], scorer)
+        evaluation.coverage_scores = [best(s) for s in per_candidate]
     return evaluation

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from archon_cli.components import COMPONENTS
 from archon_cli.components.base import Component
-from archon_cli.components.state import ExampleInput, Item, Notes, SandboxRun
+from archon_cli.components.state import ExampleInput, Item, Notes, ProgramRun, SandboxRun
 from archon_cli.config.pipeline import PipelineSpec
 from archon_cli.errors import EngineError, LLMCallError
 from archon_cli.llm.client import LLMClient
@@ -34,6 +34,8 @@ class ExampleResult:
     error: str | None = None
     usage: Usage = field(default_factory=Usage)
     calls: list[CallRecord] = field(default_factory=list)
+    # The first layer's candidates (texts): what coverage (a perfect selector's accuracy) is scored on.
+    first_layer: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,8 @@ class Pipeline:
                                               for cid, comp in layer))
                 tests = tuple(dict.fromkeys(t for out in outs for t in out.unit_tests))
                 item = replace(item, candidates=tuple(c for out in outs for c in out.candidates), unit_tests=tests)
+                if li == 0:
+                    result.first_layer = [c.text for c in item.candidates]
         except (LLMCallError, EngineError) as exc:
             result.error = redact(str(exc))  # persisted in predictions, metrics, the study
             return result
@@ -118,7 +122,8 @@ class Pipeline:
             result.usage.add_fallbacks(cid, notes.fallbacks)
 
     @staticmethod
-    async def _fulfil_all(requests: Sequence[Request | SandboxRun], client: LLMClient) -> list[Completion | str]:
+    async def _fulfil_all(requests: Sequence[Request | SandboxRun | ProgramRun],
+                          client: LLMClient) -> list[Completion | str]:
         # A TaskGroup cancels the siblings as soon as one call fails for good.
         try:
             async with asyncio.TaskGroup() as group:
@@ -128,9 +133,12 @@ class Pipeline:
         return [t.result() for t in tasks]
 
 
-async def _fulfil(request: Request | SandboxRun, client: LLMClient) -> Completion | str:
+async def _fulfil(request: Request | SandboxRun | ProgramRun, client: LLMClient) -> Completion | str:
     if isinstance(request, Request):
         return await client.complete(request)
+    if isinstance(request, ProgramRun):
+        ran = await asyncio.wrap_future(sandbox_pool.shared().submit(sandbox.run_python, request.program))
+        return ran.stdout.strip() if ran.passed else ""
     passed = await asyncio.wrap_future(sandbox_pool.shared().submit(sandbox.count_passing, request.program,
                                                                     list(request.tests)))
     return str(passed)

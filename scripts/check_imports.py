@@ -22,7 +22,7 @@ LAYERS = [
     {"llm"},
     {"sandbox"},
     {"components"},
-    {"pipeline", "tasks"},
+    {"pipeline", "tasks", "coverage"},
     {"evaluate", "runs"},
     {"search"},
     {"cluster", "serve"},

@@ -28,12 +28,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "replay": ("replay", "Score a trial's stored pipeline on held-out examples, with a 95% CI and its baselines."),
     "export": ("export", "Write a trial's stored pipeline as YAML that `archon run` executes."),
     "run": ("run", "Answer a prompt (or a JSONL file of prompts) with a pipeline."),
-    "eval": ("eval", "Evaluate a pipeline on a dataset: accuracy with a 95% CI and cost per query."),
+    "eval": ("eval", "Evaluate a pipeline on a dataset: accuracy with a 95% CI, coverage of the first layer's "
+             "candidates, and cost per query."),
     "score": ("score", "Score a predictions file: accuracy with a 95% CI."),
     "validate": ("validate", "Check a file and print its calls-per-query estimate (zero model calls)."),
     "show": ("show", "Print a run's leaderboard, Pareto front and usage summary."),
     "runs": ("show", "List the runs in a directory: name, trials, best accuracy, stop reason."),
     "datasets": ("datasets", "List the built-in datasets (size, scorer, licence) and scorers."),
+    "scale": ("scale", "Coverage (any sample correct) and majority-vote accuracy vs samples per question. The "
+              "largest count is sampled once (n samples cost n calls); smaller counts take the first n of them."),
     "serve": ("serve", "Serve pipelines as an OpenAI-compatible API (POST /v1/chat/completions, /v1/models, "
               "/health, /metrics)."),
 }

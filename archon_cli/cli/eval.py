@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -19,6 +19,10 @@ from archon_cli.pipeline import Pipeline
 from archon_cli.tasks import SCORERS
 from archon_cli.tasks.files import parse_field_mapping
 from archon_cli.tasks.loading import load_examples
+
+if TYPE_CHECKING:
+    from archon_cli.evaluate import Evaluation
+    from archon_cli.stats import Estimate
 
 
 def register(app: typer.Typer) -> None:
@@ -37,8 +41,14 @@ def eval_command(
     seed: Annotated[int, typer.Option("--seed", help="dataset seed (generated datasets, sampling)")] = 0,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="call the engines even for cached requests")] = False,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="write predictions JSONL here")] = None,
+    coverage: Annotated[bool, typer.Option(
+        "--coverage/--no-coverage",
+        help="also score every first-layer candidate: coverage = the share of examples a perfect selector "
+             "would get right (judge scorers: one judge call per candidate)")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON document on stdout instead")] = False,
 ) -> None:
-    """Evaluate a pipeline on a dataset: accuracy with a 95% CI and cost per query."""
+    """Evaluate a pipeline on a dataset: accuracy with a 95% CI, coverage of the first layer's
+    candidates, and cost per query."""
     spec = load_pipeline(pipeline)
     examples, default_scorer = load_examples(dataset, limit=limit, seed=seed, fields=parse_field_mapping(field or []))
     pipe = Pipeline(spec)
@@ -49,11 +59,18 @@ def eval_command(
             scorer_options(judge_model, judge_mode, workers=4, client=client) as options, \
             _progress(err, len(examples)) as advance:
         score_fn = SCORERS.get(scorer or default_scorer)(options)
-        evaluation = evaluate(pipe, examples, score_fn, client, on_done=lambda _r: advance())
+        evaluation = evaluate(pipe, examples, score_fn, client, on_done=lambda _r: advance(), coverage=coverage)
+    if as_json:
+        print(json.dumps(_summary(spec.name, dataset, evaluation), ensure_ascii=False))
+        if output is not None:
+            _write_predictions(output, examples, evaluation)
+        return
     out = console()
     est = evaluation.estimate
     pq = evaluation.per_query()
     out.print(f"[bold]{spec.name}[/] on {dataset}: accuracy {est}")
+    if (cov := evaluation.coverage) is not None:
+        out.print(f"coverage of the first layer's candidates {cov}")
     out.print(f"per query: {pq['calls']:.1f} calls, {pq['prompt_tokens']:.0f} tokens in / "
               f"{pq['completion_tokens']:.0f} out, ${pq['usd']:.5f}")
     if evaluation.failed or evaluation.score_errors:
@@ -61,6 +78,18 @@ def eval_command(
     out.print(usage_line(evaluation.usage, evaluation.wall_s))
     if output is not None:  # after the result is shown: a full disk must not lose a finished evaluation
         _write_predictions(output, examples, evaluation)
+
+
+def _summary(name: str, dataset: str, evaluation: Evaluation) -> dict[str, Any]:
+    def estimate(est: Estimate) -> dict[str, float]:
+        return {"mean": est.mean, "low": est.low, "high": est.high, "n": est.n}
+
+    cov = evaluation.coverage
+    return {"pipeline": name, "dataset": dataset, "examples": len(evaluation.results),
+            "accuracy": estimate(evaluation.estimate), "coverage": estimate(cov) if cov is not None else None,
+            "per_query": evaluation.per_query(), "failed": evaluation.failed,
+            "unscored": len(evaluation.score_errors), "wall_s": evaluation.wall_s,
+            "usage": evaluation.usage.to_dict()}
 
 
 def _progress(err, total: int):  # type: ignore[no-untyped-def]

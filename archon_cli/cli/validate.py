@@ -41,7 +41,7 @@ def validate(file: Path = typer.Argument(..., help="a pipeline YAML, search conf
 def _pipeline(file: Path, data: object) -> None:
     spec = parse_pipeline(data, file)
     est = Pipeline(spec).estimate_calls()
-    bound = "" if est.exact else " (upper bound: a verifier or the examples decide the rest)"
+    bound = "" if est.exact else " (upper bound: a verifier, an adaptive vote or the examples decide the rest)"
     out = console()
     out.print(f"{file}: valid pipeline '{spec.name}', {len(spec.layers)} layers")
     out.print(f"calls per query: {est.calls}{bound}; per layer: {list(est.per_layer)}")

@@ -7,7 +7,8 @@ Lifecycle:
    where the output count depends on the model, e.g. a verifier's filter).
 3. For each example, the executor drives `run(item, notes)`, a generator: it yields a list of
    Requests (LLM calls) and SandboxRuns (sandboxed code runs), receives their answers as texts in
-   the same order, may yield again, and finally returns the new Item. Components do no I/O and
+   the same order, may yield again, and finally returns the new Item. A ProgramRun (a whole
+   program run in the sandbox) is answered with its printed output. Components do no I/O and
    keep no state between examples.
 
 A component must not fail an example because a model ignored the requested format: it parses
@@ -18,14 +19,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Generator, Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from archon_cli.components.prompts import Prompts
-from archon_cli.components.state import Candidate, Item, Notes, SandboxRun
+from archon_cli.components.state import Candidate, Item, Notes, ProgramRun, SandboxRun
+from archon_cli.components.structured import Structured
 from archon_cli.config.pipeline import ComponentParams, ModelComponentParams
 from archon_cli.llm.types import Message, Request
 
-Steps = Generator[Sequence[Request | SandboxRun], list[str], Item]
+Steps = Generator[Sequence[Request | SandboxRun | ProgramRun], list[str], Item]
 
 
 class Component(ABC):
@@ -63,7 +65,10 @@ class LLMComponent(Component):
         self.prompts = Prompts.for_component(params.type)
 
     def request(self, user: str, *, sample: int = 0, max_tokens: int | None = None,
-                history: tuple[Message, ...] = ()) -> Request:
+                history: tuple[Message, ...] = (), schema: dict[str, Any] | None = None,
+                structured: Structured = "off", schema_max_tokens: int | None = None) -> Request:
+        """`schema`: the JSON schema the reply should follow, attached unless `structured` is off
+        (see components/structured.py); `schema_max_tokens` replaces max_tokens when it is sent."""
         system = self.prompts.get("system")
         messages = ((Message("system", system),) if system else ()) + history + (Message("user", user),)
         return Request(
@@ -72,6 +77,9 @@ class LLMComponent(Component):
             temperature=self.params.temperature,
             max_tokens=max_tokens or self.params.max_tokens,
             sample=sample,
+            json_schema=schema if structured != "off" else None,
+            require_schema=structured == "on",
+            schema_max_tokens=schema_max_tokens if structured != "off" else None,
         )
 
 

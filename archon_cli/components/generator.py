@@ -1,29 +1,68 @@
 """Generator: answers the conversation `samples` times (repeated sampling; several
-generators in the first layer form an ensemble)."""
+generators in the first layer form an ensemble).
+
+Axes beside the sample count: `top_p` / `min_p` (None = the engine's default), the prompt
+style (`direct`: the conversation as is; `step_by_step`: the last user turn asks for reasoning
+and a final `The answer is ...` line), and `answer_as: program` (program-aided answering: the
+model writes a short Python program, the sandbox runs it, and what it prints is the candidate;
+no extra LLM call).
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Literal
 
 from pydantic import Field
 
 from archon_cli.components import COMPONENTS
 from archon_cli.components.base import Component, Steps
-from archon_cli.components.state import Candidate, Item, Notes
-from archon_cli.config.bounds import Float, Int
+from archon_cli.components.prompts import Prompts
+from archon_cli.components.state import Candidate, Item, Notes, ProgramRun
+from archon_cli.config.bounds import MAX_SAMPLES, Float, Int
 from archon_cli.config.pipeline import ModelComponentParams
 from archon_cli.llm.types import Message, Request
+from archon_cli.sandbox.programs import extract_code
 
 
-class GeneratorParams(ModelComponentParams):
-    samples: Int = Field(1, ge=1, le=1000)
+class SamplingParams(ModelComponentParams):
+    """What every first-layer sampler shares (generator, adaptive_vote)."""
+
     # Sampling diversity is the point of repeated samples.
     temperature: Float = Field(0.7, ge=0, le=2)
+    top_p: Float | None = Field(None, gt=0, le=1)
+    min_p: Float | None = Field(None, ge=0, le=1)
+    prompt_style: Literal["direct", "step_by_step"] = "direct"
     system: str | None = None
+
+
+def sample_messages(p: SamplingParams, item: Item, template: str | None = None) -> tuple[Message, ...]:
+    """The conversation a sampler sends: its system prompt, then the example's turns with the
+    last user turn rewritten by `template` (or by the prompt style; `direct` leaves it as is)."""
+    key = template or (p.prompt_style if p.prompt_style != "direct" else None)
+    turns = item.messages
+    if key is not None:
+        last = max((i for i, m in enumerate(turns) if m.role == "user"), default=None)
+        if last is not None:
+            text = Prompts.for_component("generator").render(key, query=turns[last].content)
+            turns = (*turns[:last], Message("user", text), *turns[last + 1:])
+    return ((Message("system", p.system),) if p.system else ()) + turns
+
+
+def sample_request(p: SamplingParams, messages: tuple[Message, ...], sample: int) -> Request:
+    return Request(p.model, messages, p.temperature, p.max_tokens, sample=sample, top_p=p.top_p, min_p=p.min_p)
+
+
+class GeneratorParams(SamplingParams):
+    samples: Int = Field(1, ge=1, le=MAX_SAMPLES)
+    answer_as: Literal["text", "program"] = "text"
 
 
 @COMPONENTS.register("generator")
 class Generator(Component):
+    """Fallback (answer_as program): a program that fails or prints nothing leaves the model's
+    reply itself as the candidate (`program_failed`)."""
+
     Params = GeneratorParams
     first_layer_only = True
     params: GeneratorParams
@@ -36,8 +75,15 @@ class Generator(Component):
 
     def run(self, item: Item, notes: Notes) -> Steps:
         p = self.params
-        system = (Message("system", p.system),) if p.system else ()
-        messages = system + item.messages
-        requests = [Request(p.model, messages, p.temperature, p.max_tokens, sample=s) for s in range(p.samples)]
-        texts = yield requests
+        program = p.answer_as == "program"
+        messages = sample_messages(p, item, "program" if program else None)
+        texts = yield [sample_request(p, messages, s) for s in range(p.samples)]
+        if program:
+            printed = yield [ProgramRun(extract_code(t)) for t in texts]
+            answers = []
+            for text, out in zip(texts, printed, strict=True):
+                if not out:
+                    notes.fallback("program_failed")
+                answers.append(out or text)
+            texts = answers
         return replace(item, candidates=tuple(Candidate(t) for t in texts))

@@ -3,7 +3,7 @@ candidates with the most common answer first. No model calls."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 
 from archon_cli.answers import extract_answer
@@ -13,14 +13,24 @@ from archon_cli.components.state import Item, Notes
 from archon_cli.config.pipeline import ComponentParams
 
 
+def vote_order(texts: Sequence[str], weights: Sequence[float] | None = None) -> list[int]:
+    """Indices of `texts` by the (weighted) votes their final answer got, most first. Ties go to
+    the answer seen first, then to input order, so the result is deterministic."""
+    answers = [extract_answer(t) for t in texts]
+    votes: dict[str, float] = {}
+    first_seen: dict[str, int] = {}
+    for i, answer in enumerate(answers):
+        votes[answer] = votes.get(answer, 0.0) + (weights[i] if weights is not None else 1.0)
+        first_seen.setdefault(answer, i)
+    return sorted(range(len(answers)), key=lambda i: (-votes[answers[i]], first_seen[answers[i]], i))
+
+
 class MajorityVoteParams(ComponentParams):
     pass
 
 
 @COMPONENTS.register("majority_vote")
 class MajorityVote(Component):
-    """Ties go to the answer seen first, so the result is deterministic."""
-
     Params = MajorityVoteParams
 
     def calls(self, n_in: int) -> int:
@@ -30,9 +40,6 @@ class MajorityVote(Component):
         return n_in
 
     def run(self, item: Item, notes: Notes) -> Steps:
-        answers = [extract_answer(c.text) for c in item.candidates]
-        counts = Counter(answers)
-        first_seen = {a: answers.index(a) for a in counts}
-        ranked = sorted(range(len(answers)), key=lambda i: (-counts[answers[i]], first_seen[answers[i]], i))
+        ranked = vote_order([c.text for c in item.candidates])
         return replace(item, candidates=tuple(item.candidates[i] for i in ranked))
         yield []  # pragma: no cover - makes this a generator like every component

@@ -6,10 +6,11 @@ from dataclasses import replace
 
 from pydantic import Field
 
-from archon_cli.components import COMPONENTS
+from archon_cli.components import COMPONENTS, structured
 from archon_cli.components.base import LLMComponent, Steps, numbered
 from archon_cli.components.parsing import parse_ranking
 from archon_cli.components.state import Item, Notes
+from archon_cli.components.structured import Structured
 from archon_cli.config.bounds import MAX_SAMPLES, MAX_TOKENS, Int
 from archon_cli.config.pipeline import ModelComponentParams
 
@@ -18,6 +19,8 @@ class RankerParams(ModelComponentParams):
     top_k: Int = Field(1, ge=1, le=MAX_SAMPLES)
     # A ranking is a short list of numbers.
     max_tokens: Int = Field(48, ge=1, le=MAX_TOKENS)
+    # `{"ranking": [...]}` enforced by the engine where it can (components/structured.py).
+    structured: Structured = "auto"
 
 
 @COMPONENTS.register("ranker")
@@ -37,7 +40,9 @@ class Ranker(LLMComponent):
         cands = item.candidates
         if len(cands) > 1:
             user = self.prompts.render("user", query=item.query, candidates=numbered(cands), n=len(cands))
-            (text,) = yield [self.request(user)]
+            (text,) = yield [self.request(user, schema=structured.ranking(len(cands)),
+                                          structured=self.params.structured,
+                                          schema_max_tokens=structured.reply_tokens(len(cands)))]
             order = parse_ranking(text, len(cands))
             if order is None:
                 notes.fallback("unparsed_ranking")

@@ -57,6 +57,14 @@ class SandboxRun:
     tests: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class ProgramRun:
+    """A sandboxed run of a whole program (program-aided answering); the executor answers with
+    what it printed to stdout, stripped (empty when it failed or printed nothing)."""
+
+    program: str
+
+
 @dataclass
 class Notes:
     """What a component reports besides its output: fallbacks taken when a model ignored the

@@ -12,10 +12,11 @@ from typing import Literal
 
 from pydantic import Field
 
-from archon_cli.components import COMPONENTS
+from archon_cli.components import COMPONENTS, structured
 from archon_cli.components.base import LLMComponent, Steps
 from archon_cli.components.parsing import parse_pass_fail, parse_tests
 from archon_cli.components.state import Item, Notes, SandboxRun
+from archon_cli.components.structured import Structured
 from archon_cli.config.bounds import MAX_TOKENS, Int
 from archon_cli.config.pipeline import ModelComponentParams
 from archon_cli.sandbox.programs import build_program, extract_code
@@ -56,6 +57,8 @@ class UnitTestEvaluatorParams(ModelComponentParams):
     max_tokens: Int = Field(64, ge=1, le=MAX_TOKENS)
     # auto: execute the tests for code tasks (the example has an entry point), judge otherwise.
     mode: Literal["auto", "execute", "judge"] = "auto"
+    # Judging: `{"results": ["PASS", ...]}`, one per test, where the engine can enforce it.
+    structured: Structured = "auto"
 
 
 @COMPONENTS.register("unit_test_evaluator")
@@ -106,7 +109,10 @@ class UnitTestEvaluator(LLMComponent):
             return item
         listed = "\n".join(f"{i}. {t}" for i, t in enumerate(tests, 1))
         prompts = [self.prompts.render("user", query=item.query, candidate=c.text.strip(), tests=listed) for c in cands]
-        texts = yield [self.request(u) for u in prompts]
+        schema = structured.pass_fail(len(tests))
+        budget = structured.reply_tokens(len(tests))
+        texts = yield [self.request(u, schema=schema, structured=self.params.structured, schema_max_tokens=budget)
+                       for u in prompts]
         scored = []
         for cand, text in zip(cands, texts, strict=True):
             passed = parse_pass_fail(text, len(tests))

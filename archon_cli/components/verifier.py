@@ -7,10 +7,11 @@ from dataclasses import replace
 
 from pydantic import Field
 
-from archon_cli.components import COMPONENTS
+from archon_cli.components import COMPONENTS, structured
 from archon_cli.components.base import LLMComponent, Steps
 from archon_cli.components.parsing import parse_verdict
 from archon_cli.components.state import Item, Notes
+from archon_cli.components.structured import Structured
 from archon_cli.config.bounds import MAX_TOKENS, Int
 from archon_cli.config.pipeline import ModelComponentParams
 from archon_cli.llm.types import Message
@@ -20,6 +21,8 @@ class VerifierParams(ModelComponentParams):
     max_tokens: Int = Field(160, ge=1, le=MAX_TOKENS)
     # The verdict is one word.
     verdict_max_tokens: Int = Field(8, ge=1, le=MAX_TOKENS)
+    # `{"correct": true}` (about 5 tokens) enforced by the engine where it can.
+    structured: Structured = "auto"
 
 
 @COMPONENTS.register("verifier")
@@ -43,9 +46,11 @@ class Verifier(LLMComponent):
         firsts = [self.prompts.render("reason", query=item.query, candidate=c.text.strip()) for c in cands]
         reasons = yield [self.request(u) for u in firsts]
         verdict_q = self.prompts.render("verdict")
+        p = self.params
         verdicts = yield [
             self.request(verdict_q, history=(Message("user", u), Message("assistant", r)),
-                         max_tokens=self.params.verdict_max_tokens)
+                         max_tokens=p.verdict_max_tokens, schema=structured.verdict(), structured=p.structured,
+                         schema_max_tokens=structured.reply_tokens())
             for u, r in zip(firsts, reasons, strict=True)
         ]
         keep = []

@@ -102,6 +102,7 @@ class LLMClient:
         sampling: dict[str, Any] = {"temperature": req.temperature, "max_tokens": req.max_tokens}
         if provider.send_seed:
             sampling["seed"] = req.sample
+        sampling |= _optional_sampling(req, provider)
         key = cache_key(provider.identity, messages, sampling | {"sample": req.sample})
         if self.cache is not None and (hit := self.cache.get(key)) is not None:
             return _priced(hit, price, 0.0, cached=True)
@@ -205,6 +206,23 @@ class LLMClient:
                 spent.completion_tokens += completion_tokens
                 spent.usd += usd
                 spent.latency_s += latency_s
+
+
+def _optional_sampling(req: Request, provider: Provider) -> dict[str, Any]:
+    """Knobs a request sets beyond the defaults; left out when unset, so the cache keys of
+    requests that do not use them stay as they were."""
+    extra: dict[str, Any] = {}
+    if req.top_p is not None:
+        extra["top_p"] = req.top_p
+    if req.min_p is not None:
+        extra["min_p"] = req.min_p
+    if req.json_schema is not None and (req.require_schema or provider.supports_json_schema):
+        # OpenAI's structured-output form, which llama.cpp's server, vLLM and litellm accept.
+        extra["response_format"] = {"type": "json_schema",
+                                    "json_schema": {"name": "reply", "schema": req.json_schema, "strict": True}}
+        if req.schema_max_tokens is not None:
+            extra["max_tokens"] = req.schema_max_tokens
+    return extra
 
 
 def _priced(raw: RawCompletion, price: Price, latency_s: float, *, cached: bool) -> Completion:

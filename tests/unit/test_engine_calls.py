@@ -39,6 +39,20 @@ def test_answer_usage_and_sampling_sent(url: str) -> None:
     assert sent["stream_options"] == {"include_usage": True}
 
 
+def test_min_p_top_p_and_schema_reach_the_body(url: str) -> None:
+    fmt = {"type": "json_schema", "json_schema": {"name": "reply", "schema": {"type": "object"}, "strict": True}}
+
+    async def go() -> RawCompletion:
+        client = EngineClients(idle_timeout_s=10).get(url)
+        return await openai_complete(client, "ok", [{"role": "user", "content": "6*7?"}],
+                                     {"temperature": 0.7, "max_tokens": 4, "top_p": 0.9, "min_p": 0.05,
+                                      "response_format": fmt}, idle_timeout_s=10, progress=EngineProgress())
+
+    asyncio.run(go())
+    body = Handler.bodies[-1]
+    assert (body["top_p"], body["min_p"], body["response_format"]) == (0.9, 0.05, fmt)
+
+
 @pytest.mark.parametrize("status", ["503", "500", "429"])
 def test_overload_and_server_errors_are_transient(url: str, status: str) -> None:
     with pytest.raises(TransientError):

@@ -33,10 +33,14 @@ def test_build_names_params_readably_and_gives_a_pipeline_spec() -> None:
 def test_quickstart_space_names_and_calls_range() -> None:
     cfg = load_search_config(ROOT / "configs/quickstart.yaml")
     summary = summarize(cfg.resolved_space(), cfg.resolved_models())
-    assert summary.size == summary.feasible == 36  # 3 sample counts × 2 temperatures × 6 selections
-    assert (summary.calls_min, summary.calls_max) == (1, 8)
+    # 3 sample counts × 2 temperatures × 2 prompt styles × 8 selections (ranker top_k 1 or 2)
+    assert summary.size == summary.feasible == 96
+    assert (summary.calls_min, summary.calls_max) == (1, 10)  # weighted vote over 5 samples
     names = {n for p in enumerate_space(cfg.resolved_space(), cfg.resolved_models()) for n in p.params}
-    assert {"L1.ranker.top_k", "L0.generator.samples", "L0.generator.temperature"} <= names
+    assert {"L1.ranker.top_k", "L0.generator.samples", "L0.generator.temperature",
+            "L0.generator.prompt_style"} <= names
+    choices = {p.params["L1.choice"] for p in enumerate_space(cfg.resolved_space(), cfg.resolved_models())}
+    assert {"shortest", "weighted_vote"} <= choices
 
 
 def test_itas_space_has_the_six_axes_and_a_calls_range(capsys: pytest.CaptureFixture[str]) -> None:
@@ -48,6 +52,7 @@ def test_itas_space_has_the_six_axes_and_a_calls_range(capsys: pytest.CaptureFix
     assert all(p.spec is not None for p in points)
     biggest = max(points, key=lambda p: Pipeline(p.spec).estimate_calls().calls if p.spec else 0)
     assert biggest.params["gen.generator.models"] == 10 and biggest.params["eval.choice"] == "verifier"
+    assert {p.params["eval.choice"] for p in points} == {"none", "verifier", "unit_tests"}  # the paper's six axes
     assert main(["validate", str(ROOT / "search_spaces/archon_itas.yaml")]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert f"{len(points)} configurations" in out and "calls per query: 2–" in out

@@ -89,6 +89,11 @@ class Provider(ABC):
         return self.spec.model
 
     @property
+    def supports_json_schema(self) -> bool:
+        """The endpoint constrains replies to a JSON schema (`response_format`); unknown ones do not."""
+        return False
+
+    @property
     def max_concurrency(self) -> int:
         return self.spec.max_concurrency or DEFAULT_API_CONCURRENCY
 

@@ -30,6 +30,8 @@ from archon_cli.redact import error_text
 # A server that sends more content chunks than this beyond max_tokens ignores it: not an answer.
 TOKEN_SLACK = 8
 
+NON_OPENAI_PARAMS = ("min_p",)
+
 
 def import_openai() -> Any:
     import openai
@@ -97,6 +99,10 @@ class EngineProvider(Provider):
         super().__init__(spec, engines)
         self.clients = EngineClients(spec.idle_timeout_s)
 
+    @property
+    def supports_json_schema(self) -> bool:
+        return True  # llama.cpp and vLLM both turn `response_format` into a grammar
+
     def prewarm(self) -> None:
         prewarm(lambda: (import_openai(), ssl_context()))
 
@@ -159,6 +165,12 @@ async def _stream(client: Any, model: str, messages: list[dict[str, str]], sampl
     parts: list[str] = []
     usage: dict[str, Any] = {}
     limit = int(sampling.get("max_tokens") or 0) + TOKEN_SLACK
+    # The SDK takes only OpenAI's own parameters as arguments; llama.cpp and vLLM read the rest
+    # (min_p) from the body.
+    extra_body = {k: sampling[k] for k in NON_OPENAI_PARAMS if k in sampling}
+    sampling = {k: v for k, v in sampling.items() if k not in NON_OPENAI_PARAMS}
+    if extra_body:
+        sampling["extra_body"] = extra_body
     try:
         stream = await client.chat.completions.create(model=model, messages=messages, stream=True,
                                                       stream_options={"include_usage": True}, **sampling)

@@ -7,6 +7,7 @@ cost map instead of a download, no telemetry, unsupported params dropped per pro
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -67,6 +68,15 @@ async def litellm_complete(model: str, messages: list[dict[str, str]], sampling:
     )
 
 
+@functools.cache
+def _supports_response_schema(model: str) -> bool:
+    """From litellm's bundled model map; a model it does not know counts as not enforcing."""
+    try:
+        return bool(import_litellm().supports_response_schema(model=model))
+    except Exception:  # litellm raises assorted errors for models missing from its map
+        return False
+
+
 @PROVIDERS.register("litellm")
 class LitellmProvider(Provider):
     """Keys come from the environment only: litellm's own variables (OPENAI_API_KEY, ...) or
@@ -78,6 +88,10 @@ class LitellmProvider(Provider):
     @property
     def identity(self) -> str:
         return endpoint_identity(self.spec.model, self.spec.api_base)
+
+    @property
+    def supports_json_schema(self) -> bool:
+        return _supports_response_schema(self.spec.model)
 
     async def complete(self, messages: list[dict[str, str]], sampling: dict[str, Any]) -> RawCompletion:
         key = None
