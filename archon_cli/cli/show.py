@@ -9,7 +9,7 @@ import typer
 
 from archon_cli.cli.output import console
 from archon_cli.cli.views import front_table, leaderboard
-from archon_cli.errors import ArchonError
+from archon_cli.errors import ArchonError, ConfigError
 from archon_cli.runs import RunDir, list_runs
 from archon_cli.search.results import compare_with_best, complete_rows, cost_column, run_summary, trial_rows
 from archon_cli.search.study import open_study
@@ -46,6 +46,8 @@ def runs(runs_dir: Path = typer.Argument(Path("runs"), help="a runs directory"))
     """List the runs in a directory: name, trials, best accuracy, stop reason."""
     from rich.table import Table
 
+    if not runs_dir.is_dir():
+        raise ConfigError(f"{runs_dir}: no such directory (give the directory that holds run dirs)")
     table = Table("run", "trials", "best accuracy", "stopped")
     for run in list_runs(runs_dir):
         try:

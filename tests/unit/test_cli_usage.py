@@ -54,3 +54,9 @@ def test_every_command_is_listed_with_its_own_help_and_help_imports_no_command()
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     loaded = done.stdout.strip().splitlines()[-1]
     assert "archon_cli.cli.search" not in loaded and "archon_cli.config" not in loaded, loaded
+
+
+def test_runs_on_a_missing_directory_is_an_error_not_an_empty_table(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["runs", str(tmp_path / "nope")]) == 2
+    assert "no such directory" in capsys.readouterr().err
