@@ -40,7 +40,7 @@ def load_table(base: Path) -> tuple[dict[str, Any], Any]:
 
 
 def run_strategy(name: str, overrides: dict[str, Any], seed: int, meta: dict[str, Any], task: Any,
-                 budget_tokens: int, work: Path, frame: Any) -> dict[str, Any]:
+                 budget_tokens: int, work: Path, table: Any) -> dict[str, Any]:
     """One search over the table; its pick and the incumbent after each improvement."""
     from archon_cli.components.validate import load_pipeline
     from archon_cli.config.search import parse_search_config
@@ -50,9 +50,6 @@ def run_strategy(name: str, overrides: dict[str, Any], seed: int, meta: dict[str
     from archon_cli.search.study import open_study
     from benchmarks.landscape.table_executor import TableExecutor, layers_key
 
-    keys = {c["config"]: json.dumps(c["layers"], sort_keys=True) for c in meta["configs"]}
-    table = {(keys[int(r.config)], str(r.example)): (float(r.score), int(r.calls), int(r.prompt_tokens),
-                                                     int(r.completion_tokens)) for r in frame.itertuples()}
     search = {"trials": 10**4, "seed": seed, "fidelity": {"rungs": [16]}, "verdict": {"enabled": False}} | overrides
     data = {"name": f"{name}-{seed}", "task": task.model_dump(), "space": meta["space"],
             "budget": {"total_tokens": budget_tokens}, "search": search, "execution": {"cache": "off"}}
@@ -103,11 +100,15 @@ def measure(table: Path, seeds: int, search_examples: int, budget_fraction: floa
         "best": meta["configs"][best]["architecture"], "best_heldout": accuracy[best],
         "single_call_heldout": accuracy[single[0]] if single else None, "exhaustive_engine_tokens": exhaustive},
         "budget_fraction": budget_fraction, "strategies": {}}
+    # (configuration key, example) → score and spend, built once for every search
+    by_config = {c["config"]: json.dumps(c["layers"], sort_keys=True) for c in meta["configs"]}
+    table = {(by_config[int(r.config)], str(r.example)): (float(r.score), int(r.calls), int(r.prompt_tokens),
+                                                          int(r.completion_tokens)) for r in frame.itertuples()}
     with tempfile.TemporaryDirectory() as tmp:
         for name, overrides in STRATEGIES.items():
             regrets, tied_flags, evals = [], [], []
             for seed in range(seeds):
-                result = run_strategy(name, overrides, seed, meta, task, budget, Path(tmp) / name, frame)
+                result = run_strategy(name, overrides, seed, meta, task, budget, Path(tmp) / name, table)
                 cid = keys[result["pick"]]
                 regrets.append(accuracy[best] - accuracy[cid])
                 tied_flags.append(tied(cid))

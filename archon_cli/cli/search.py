@@ -73,7 +73,7 @@ def search(
         updates["execution"] = cfg.execution.model_copy(update=execution)
     if updates:
         cfg = cfg.model_copy(update=updates)
-    if cfg.execution.executor == "local" and (cfg.execution.ray_address is not None or cfg.replicated()):
+    if cfg.needs_ray_but_local():  # the flags may have made it so after the file was checked
         raise ConfigError("--executor local: ray_address and models with replicas > 1 need --executor ray")
     if resume is None:
         check_search_config(cfg, config or "search config")  # every problem now, nothing left behind

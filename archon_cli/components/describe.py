@@ -12,9 +12,8 @@ SHORT = {"majority_vote": "vote", "fuser": "fuse", "verifier": "verify", "unit_t
 
 def _component(params: ComponentParams) -> str:
     if params.type == "generator":
-        samples = getattr(params, "samples", 1)
-        text = f"{samples}× {getattr(params, 'model', '?')} T{getattr(params, 'temperature', 0):g}"
-        return text
+        samples, temperature = getattr(params, "samples", 1), getattr(params, "temperature", 0)
+        return f"{samples}× {getattr(params, 'model', '?')} T{temperature:g}"
     name = SHORT.get(params.type, params.type)
     if params.type == "ranker":
         name += f" top-{getattr(params, 'top_k', 1)}"

@@ -132,6 +132,10 @@ class SearchConfig(Strict):
     def replicated(self) -> bool:
         return any(m.replicas > 1 for m in self.resolved_models().values())
 
+    def needs_ray_but_local(self) -> bool:
+        """executor: local with what only Ray can run (an address, engine replicas)."""
+        return self.execution.executor == "local" and (self.execution.ray_address is not None or self.replicated())
+
     @property
     def on_ray(self) -> bool:
         if self.execution.executor is not None:
@@ -156,7 +160,7 @@ def parse_search_config(data: Any, source: Path) -> SearchConfig:
         cfg = cfg.model_copy(update={"space": load_space(space_path)})
     if not cfg.resolved_models():
         raise ConfigError(f"{source}: invalid SearchConfig", ["models: no models (set models here or in the space)"])
-    if cfg.execution.executor == "local" and (cfg.execution.ray_address is not None or cfg.replicated()):
+    if cfg.needs_ray_but_local():
         raise ConfigError(f"{source}: invalid SearchConfig", [
             "execution.executor: 'local' runs one engine per model in this process; ray_address and "
             "models with replicas > 1 need executor: ray"])
