@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Literal
 import typer
 
 from archon_cli.cli.output import console
-from archon_cli.cli.views import leaderboard, progress_view
+from archon_cli.cli.views import LiveProgress, leaderboard
 from archon_cli.cluster.executor import RayExecutor
 from archon_cli.config.search import SearchConfig, load_search_config
 from archon_cli.errors import ConfigError, Interrupted, RunStateError, SearchFailed
@@ -82,9 +82,10 @@ def search(
         run.write_config(cfg)
     err, out = console(stderr=True), console()
     err.print(f"run dir: {run.path}", soft_wrap=True)
-    with Live(console=err, refresh_per_second=4, transient=False) as live:
+    view = LiveProgress()
+    with Live(view, console=err, refresh_per_second=4, transient=False):
         def show(status: Status) -> None:
-            live.update(progress_view(status))
+            view.status = status
 
         try:
             status = run_search(cfg, run, make_executor(cfg, run), resume=resume is not None, on_status=show)
@@ -96,7 +97,8 @@ def search(
     compare_with_best(run, rows)
     summary = run_summary(rows)
     out.print(leaderboard(rows))
-    out.print(f"stopped: {status.stop_reason}; {summary['trials']} trials {summary['states']}; "
+    states = ", ".join(f"{n} {state}" for state, n in sorted(summary["states"].items()))
+    out.print(f"stopped: {status.stop_reason}; {summary['trials']} trials ({states}); "
               f"{summary['calls']} LLM calls, {summary['cache_hit_fraction']:.0%} served from cache; "
               f"{summary['engine_tokens']} engine tokens; wall {status.elapsed:.0f}s", soft_wrap=True)
     if run.best_yaml.is_file():

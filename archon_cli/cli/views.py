@@ -43,24 +43,51 @@ def front_table(rows: list[dict[str, Any]], cost: str) -> RenderableType:
     return table
 
 
-def progress_view(s: Status) -> RenderableType:
-    from rich.table import Table
+class LiveProgress:
+    """The live view of a search: rendered afresh at every refresh of rich's Live, so the clock
+    and the running trials' counters tick even while the loop waits on a long trial."""
 
-    def budget(spent: float, limit: float | None, fmt: str) -> str:
-        return format(spent, fmt) + (f" / {format(limit, fmt)}" if limit is not None else "")
+    def __init__(self, status: Status | None = None) -> None:
+        from rich.spinner import Spinner
+
+        self.status = status
+        self.spinner = Spinner("dots")  # one instance: its frame follows the clock
+
+    def __rich__(self) -> RenderableType:
+        from rich.text import Text
+
+        if self.status is None:
+            self.spinner.update(text=Text("opening the study and the engines ..."))
+            return self.spinner
+        self.spinner.update(text=Text("searching"))
+        return progress_view(self.status, self.spinner)
+
+
+def progress_view(s: Status, spinner: RenderableType | str = "") -> RenderableType:
+    """One labelled number per row; the running trials' rows wrap on spaces at any width."""
+    from rich.table import Table
+    from rich.text import Text
 
     grid = Table.grid(padding=(0, 2))
-    grid.add_row("trials", f"{s.done} / {s.total}")
-    for r in s.running.values():
-        grid.add_row(f"running #{r.number}", f"{r.architecture}  ({r.examples_done}/{r.examples_total} examples)")
+    grid.add_column(no_wrap=True)
+    grid.add_column(overflow="fold")
+    running = dict(s.running)  # the loop thread may change it while this renders
+    if spinner:
+        grid.add_row(spinner, "")
+    grid.add_row("trials", f"{s.done} done / {s.total}" + (f", {len(running)} running" if running else ""))
+    for r in running.values():
+        grid.add_row(f"trial #{r.number}", Text(f"{r.architecture} · {r.examples_done}/{r.examples_total} "
+                                                f"examples · {r.calls} calls, {r.in_flight} in flight"))
     grid.add_row("best so far", f"{s.best:.3f} (trial {s.best_trial})" if s.best is not None else "—")
-    frac = f" ({s.cache_hits / s.calls:.0%} from cache)" if s.calls else ""
-    grid.add_row("calls", f"{s.calls}{frac}")
-    grid.add_row("engine tokens", budget(s.engine_tokens, s.budget_tokens, "d"))
+    grid.add_row("calls", f"{s.calls}" + (f" ({s.cache_hits / s.calls:.0%} from cache)" if s.calls else ""))
+    limit = f" of {s.budget_tokens} budget" if s.budget_tokens is not None else ""
+    grid.add_row("engine tokens", f"{s.engine_tokens}{limit}")
     if s.usd or s.budget_usd:
-        grid.add_row("usd", budget(s.usd, s.budget_usd, ".4f"))
-    eta = f"{s.eta_s:.0f}s" if s.eta_s is not None else "—"
-    grid.add_row("elapsed / ETA", f"{budget(s.elapsed, s.budget_wall_s, '.0f')}s / {eta}")
+        grid.add_row("usd", f"${s.usd:.4f}" + (f" of ${s.budget_usd} budget" if s.budget_usd is not None else ""))
+    grid.add_row("elapsed", f"{s.elapsed:.0f}s")
+    if s.wall_left_s is not None:
+        grid.add_row("wall left", f"{s.wall_left_s:.0f}s of {s.budget_wall_s:.0f}s budget")
+    grid.add_row("ETA", f"{s.eta_s:.0f}s" if s.eta_s is not None else "— (after the first trial)")
     if s.last:
-        grid.add_row("last", s.last)
+        grid.add_row("last", Text(s.last))
     return grid

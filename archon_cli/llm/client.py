@@ -174,6 +174,9 @@ class LLMClient:
         """One provider call; whatever it spent is added to `spent`, however it ends."""
         meter = start_call()
         start = time.perf_counter()
+        live = _METER.get()
+        if live is not None:
+            live.in_flight += 1
         try:
             raw = await provider.complete(messages, sampling)
         except BaseException as exc:
@@ -193,6 +196,9 @@ class LLMClient:
                                              "completion_tokens": meter.completion_tokens,
                                              "error": error_text(exc) or type(exc).__name__})
             raise
+        finally:
+            if live is not None:
+                live.in_flight -= 1
         self._spend(raw.prompt_tokens, raw.completion_tokens, price,
                     raw.latency_s if raw.latency_s is not None else time.perf_counter() - start)
         return raw

@@ -32,6 +32,8 @@ class Usage:
     cached_completion_tokens: int = 0
     latency_s: float = 0.0  # summed latency of engine calls (cache hits cost none)
     fallbacks: dict[str, int] = field(default_factory=dict)
+    # Engine calls started and not yet ended: a live meter's reading, not part of any total.
+    in_flight: int = field(default=0, compare=False)
 
     def add_call(self, rec: CallRecord) -> None:
         self.calls += 1
@@ -66,7 +68,9 @@ class Usage:
         return self.calls - self.cache_hits
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self) | {"engine_calls": self.engine_calls}
+        data = asdict(self)
+        del data["in_flight"]
+        return data | {"engine_calls": self.engine_calls}
 
 
 def rollup(records: list[CallRecord], key: str) -> dict[Any, Usage]:

@@ -262,9 +262,12 @@ class _Loop:
             s.calls, s.cache_hits, s.usd = s.calls + u.calls, s.cache_hits + u.cache_hits, s.usd + u.usd
             s.engine_tokens += engine_tokens(u)
             if (running := s.running.get(number)) is not None:
-                running.examples_done = progress.examples_done
+                running.examples_done, running.calls, running.in_flight = (progress.examples_done, u.calls,
+                                                                           u.in_flight)
                 if progress.rung is not None:
                     s.last = f"trial {number}: {progress.rung[1]:.3f} on {progress.rung[0]} examples"
+        if s.tokens_at_start is None:
+            s.tokens_at_start = s.engine_tokens
         self.on_status(s)
 
 

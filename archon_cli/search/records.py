@@ -86,7 +86,7 @@ def record_outcome(study: Any, trial: Any, outcome: TrialOutcome, cfg: SearchCon
 
 def describe_outcome(number: int, outcome: TrialOutcome) -> str:
     return f"trial {number}: {outcome.state}" + (
-        f" {outcome.accuracy:.3f} on {outcome.n_examples}" if outcome.accuracy is not None else "") + (
+        f" {outcome.accuracy:.3f} on {outcome.n_examples} examples" if outcome.accuracy is not None else "") + (
         f" ({outcome.reason})" if outcome.reason else "")
 
 

@@ -16,6 +16,8 @@ class Running:
     architecture: str
     examples_done: int = 0
     examples_total: int = 0
+    calls: int = 0  # engine calls asked for so far (attempts)
+    in_flight: int = 0  # of which waiting for an answer now
 
 
 @dataclass
@@ -42,6 +44,7 @@ class Status:
     failures: list[str] = field(default_factory=list)  # reasons of this session's failed trials
     evaluated: int = 0  # trials this session that ran (not infeasible, not duplicates)
     last: str = ""
+    tokens_at_start: int | None = None  # engine tokens of the run when this session began
 
     @property
     def failure(self) -> str | None:
@@ -55,13 +58,28 @@ class Status:
         return time.monotonic() - self.started
 
     @property
+    def wall_left_s(self) -> float | None:
+        return max(0.0, self.budget_wall_s - self.elapsed) if self.budget_wall_s is not None else None
+
+    @property
     def eta_s(self) -> float | None:
-        """Mean trial wall this session × trials left ÷ slots, never past the wall budget."""
-        left = self.budget_wall_s - self.elapsed if self.budget_wall_s is not None else None
-        if not self.durations:
-            return max(0.0, left) if left is not None and self.done >= self.total else None
-        estimate = sum(self.durations) / len(self.durations) * max(0, self.total - self.done) / max(1, self.slots)
-        return max(0.0, min(estimate, left)) if left is not None else estimate
+        """The soonest of: the trials left at this session's mean trial wall (÷ slots), the token
+        budget at this session's token rate, the wall budget. None before anything is known."""
+        estimates = []
+        if self.durations:
+            mean = sum(self.durations) / len(self.durations)
+            estimates.append(mean * max(0, self.total - self.done) / max(1, self.slots))
+        if self.budget_tokens is not None and self.session_tokens > 0:
+            rate = self.session_tokens / max(self.elapsed, 1e-9)
+            estimates.append(max(0, self.budget_tokens - self.engine_tokens) / rate)
+        if self.wall_left_s is not None:
+            estimates.append(self.wall_left_s)
+        return max(0.0, min(estimates)) if estimates else None
+
+    @property
+    def session_tokens(self) -> int:
+        """Engine tokens spent since this session started (a resumed run starts with some)."""
+        return self.engine_tokens - (self.tokens_at_start or 0)
 
 
 @dataclass
