@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from archon_cli.components import COMPONENTS
 from archon_cli.components.base import Component
-from archon_cli.components.state import ExampleInput, Item, Notes, ProgramRun, SandboxRun
+from archon_cli.components.state import ExampleInput, FirstFinished, Item, Notes, ProgramRun, SandboxRun
 from archon_cli.config.pipeline import PipelineSpec
 from archon_cli.errors import EngineError, LLMCallError
 from archon_cli.llm.client import LLMClient
@@ -105,21 +105,45 @@ class Pipeline:
         notes = Notes()
         steps = comp.run(item, notes)
         try:
-            requests = next(steps)
+            step = next(steps)
             while True:
-                answers = await self._fulfil_all(requests, client)
+                requests: Sequence[Request | SandboxRun | ProgramRun]
+                if isinstance(step, FirstFinished):  # answered with the k that finished first
+                    requests, answers = await self._first_finished(step, client)
+                else:
+                    requests, answers = step, await self._fulfil_all(step, client)
                 for req, done in zip(requests, answers, strict=True):
                     if isinstance(req, Request) and isinstance(done, Completion):
                         rec = CallRecord(result.id, layer, cid, req.model, done.prompt_tokens,
                                          done.completion_tokens, done.latency_s, done.usd, done.cached)
                         result.calls.append(rec)
                         result.usage.add_call(rec)
-                requests = steps.send([a.text if isinstance(a, Completion) else a for a in answers])
+                step = steps.send([a.text if isinstance(a, Completion) else a for a in answers])
         except StopIteration as stop:
             out: Item = stop.value
             return out
         finally:
             result.usage.add_fallbacks(cid, notes.fallbacks)
+
+    @staticmethod
+    async def _first_finished(step: FirstFinished, client: LLMClient
+                              ) -> tuple[list[Request], list[Completion | str]]:
+        """The first `step.k` requests to finish, in request order (the lowest-numbered when
+        several finish at once), and their answers; the rest are cancelled: the client records
+        what they spent, and the engine stops writing when the stream closes."""
+        tasks = [asyncio.create_task(client.complete(r)) for r in step.requests]
+        pending: set[asyncio.Task[Completion]] = set(tasks)
+        try:
+            while len(tasks) - len(pending) < step.k:
+                finished, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                for task in finished:
+                    task.result()  # a call that failed for good fails the example
+        finally:
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        keep = [i for i, t in enumerate(tasks) if t not in pending][:step.k]
+        return [step.requests[i] for i in keep], [tasks[i].result() for i in keep]
 
     @staticmethod
     async def _fulfil_all(requests: Sequence[Request | SandboxRun | ProgramRun],

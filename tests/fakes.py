@@ -27,14 +27,16 @@ class FakeLLM(Provider):
     calls: ClassVar[list[tuple[list[dict[str, str]], dict[str, Any]]]] = []
     # Number of upcoming calls that fail with a transient error (to exercise retries).
     fail_next: ClassVar[int] = 0
-    # Seconds each call takes (an asyncio sleep), and how many calls were cancelled while waiting.
-    delay_s: ClassVar[float] = 0.0
+    # Seconds each call takes (an asyncio sleep; or a function of the sampling, e.g. its seed),
+    # and how many calls were cancelled while waiting.
+    delay_s: ClassVar[float | Callable[[dict[str, Any]], float]] = 0.0
     cancelled: ClassVar[int] = 0
 
     async def complete(self, messages: list[dict[str, str]], sampling: dict[str, Any]) -> RawCompletion:
-        if FakeLLM.delay_s:
+        delay = FakeLLM.delay_s(sampling) if callable(FakeLLM.delay_s) else FakeLLM.delay_s
+        if delay:
             try:
-                await asyncio.sleep(FakeLLM.delay_s)
+                await asyncio.sleep(delay)
             except asyncio.CancelledError:
                 FakeLLM.cancelled += 1
                 raise

@@ -22,12 +22,12 @@ from collections.abc import Generator, Sequence
 from typing import Any, ClassVar
 
 from archon_cli.components.prompts import Prompts
-from archon_cli.components.state import Candidate, Item, Notes, ProgramRun, SandboxRun
+from archon_cli.components.state import Candidate, FirstFinished, Item, Notes, ProgramRun, SandboxRun
 from archon_cli.components.structured import Structured
 from archon_cli.config.pipeline import ComponentParams, ModelComponentParams
 from archon_cli.llm.types import Message, Request
 
-Steps = Generator[Sequence[Request | SandboxRun | ProgramRun], list[str], Item]
+Steps = Generator[Sequence[Request | SandboxRun | ProgramRun] | FirstFinished, list[str], Item]
 
 
 class Component(ABC):

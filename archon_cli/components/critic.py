@@ -15,6 +15,8 @@ from archon_cli.components.structured import Structured
 from archon_cli.config.bounds import MAX_TOKENS, Int
 from archon_cli.config.pipeline import ModelComponentParams
 
+MIN_CRITIQUE_CHARS = 8  # "correct" / "wrong: 9"
+
 
 class CriticParams(ModelComponentParams):
     max_tokens: Int = Field(192, ge=1, le=MAX_TOKENS)
@@ -41,9 +43,11 @@ class Critic(LLMComponent):
         if not cands:
             return item
         user = self.prompts.render("user", query=item.query, candidates=numbered(cands, with_critiques=False))
-        # At ≥ 3 characters a token the n strings fit in max_tokens; the JSON around them gets its own budget.
+        # A token is at least one character, so n strings of budget/n characters fit in max_tokens
+        # (a cap in characters per token would not: digits and symbols run ~1 per token, and a
+        # reply cut off mid-string does not parse). The JSON around them gets its own budget.
         n, budget = len(cands), self.params.max_tokens
-        (text,) = yield [self.request(user, schema=structured.critiques(n, max(16, 3 * budget // n)),
+        (text,) = yield [self.request(user, schema=structured.critiques(n, max(MIN_CRITIQUE_CHARS, budget // n)),
                                       structured=self.params.structured,
                                       schema_max_tokens=budget + structured.reply_tokens(n))]
         parts = split_critiques(text, len(cands))

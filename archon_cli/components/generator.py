@@ -3,9 +3,10 @@ generators in the first layer form an ensemble).
 
 Axes beside the sample count: `top_p` / `min_p` (None = the engine's default), the prompt
 style (`direct`: the conversation as is; `step_by_step`: the last user turn asks for reasoning
-and a final `The answer is ...` line), and `answer_as: program` (program-aided answering: the
+and a final `The answer is ...` line), `answer_as: program` (program-aided answering: the
 model writes a short Python program, the sandbox runs it, and what it prints is the candidate;
-no extra LLM call).
+no extra LLM call), and `first_finish: k` (First Finish Search: the first k samples to finish
+are the candidates, the others are cancelled mid-stream and write no more tokens).
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from archon_cli.components import COMPONENTS
 from archon_cli.components.base import Component, Steps
 from archon_cli.components.prompts import Prompts
-from archon_cli.components.state import Candidate, Item, Notes, ProgramRun
+from archon_cli.components.state import Candidate, FirstFinished, Item, Notes, ProgramRun
 from archon_cli.config.bounds import MAX_SAMPLES, Float, Int
 from archon_cli.config.pipeline import ModelComponentParams
 from archon_cli.llm.types import Message, Request
@@ -56,6 +57,13 @@ def sample_request(p: SamplingParams, messages: tuple[Message, ...], sample: int
 class GeneratorParams(SamplingParams):
     samples: Int = Field(1, ge=1, le=MAX_SAMPLES)
     answer_as: Literal["text", "program"] = "text"
+    first_finish: Int | None = Field(None, ge=1, le=MAX_SAMPLES)
+
+    @model_validator(mode="after")
+    def _first_finish_within_samples(self) -> GeneratorParams:
+        if self.first_finish is not None and self.first_finish > self.samples:
+            raise ValueError(f"first_finish ({self.first_finish}) must not exceed samples ({self.samples})")
+        return self
 
 
 @COMPONENTS.register("generator")
@@ -67,17 +75,26 @@ class Generator(Component):
     first_layer_only = True
     params: GeneratorParams
 
+    @property
+    def exact_calls(self) -> bool:
+        """With first_finish, samples queued behind the engine's slots may never start."""
+        return self.params.first_finish is None
+
     def calls(self, n_in: int) -> int:
         return self.params.samples
 
     def n_out(self, n_in: int) -> int:
-        return self.params.samples
+        return self.params.first_finish or self.params.samples
 
     def run(self, item: Item, notes: Notes) -> Steps:
         p = self.params
         program = p.answer_as == "program"
         messages = sample_messages(p, item, "program" if program else None)
-        texts = yield [sample_request(p, messages, s) for s in range(p.samples)]
+        requests = [sample_request(p, messages, s) for s in range(p.samples)]
+        if p.first_finish is not None and p.first_finish < p.samples:
+            texts = yield FirstFinished(tuple(requests), p.first_finish)
+        else:
+            texts = yield requests
         if program:
             printed = yield [ProgramRun(extract_code(t)) for t in texts]
             answers = []

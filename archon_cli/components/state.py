@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from archon_cli.llm.types import Message
+from archon_cli.llm.types import Message, Request
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,16 @@ class ProgramRun:
     what it printed to stdout, stripped (empty when it failed or printed nothing)."""
 
     program: str
+
+
+@dataclass(frozen=True)
+class FirstFinished:
+    """Requests of which only the first `k` to finish are wanted (first-finish sampling): once k
+    have answered the executor cancels the rest, whose tokens are then never written; it answers
+    with the k texts, in request order."""
+
+    requests: tuple[Request, ...]
+    k: int
 
 
 @dataclass

@@ -56,6 +56,23 @@ def test_shortest_keeps_the_top_k_shortest(fake_llm: type[FakeLLM]) -> None:
     assert results[0].output == "4"  # the two shortest are "4" and "12"; their tie goes to "4"
 
 
+def test_first_finish_keeps_the_first_k_and_cancels_the_rest(fake_llm: type[FakeLLM]) -> None:
+    fake_llm.reset(by_seed("s0", "s1", "s2", "s3", "s4"))
+    fake_llm.delay_s = lambda sampling: 0.0 if sampling["seed"] >= 3 else 60.0  # samples 3 and 4 finish
+    pipe, results = run([[GEN | {"samples": 5, "first_finish": 2}]], n_examples=1)
+    assert results[0].first_layer == ["s3", "s4"]  # the two fastest, in sample order
+    assert fake_llm.cancelled == 3 and len(fake_llm.calls) == 2  # the others never answered
+    assert results[0].usage.calls == 2
+    estimate = pipe.estimate_calls()
+    assert (estimate.calls, estimate.exact) == (5, False)  # an upper bound: all five may start
+    assert pipe.layers[0][0][1].n_out(0) == 2
+
+
+def test_first_finish_cannot_exceed_the_samples() -> None:
+    with pytest.raises(Exception, match="first_finish"):
+        parse_pipeline(fake_pipeline([GEN | {"first_finish": 5}]), "test")
+
+
 def test_adaptive_vote_stops_once_the_vote_is_decided(fake_llm: type[FakeLLM]) -> None:
     fake_llm.reset(lambda m, s: "The answer is 7.")
     pipe, results = run([[{"type": "adaptive_vote", "model": "m", "max_samples": 10, "round_size": 2}]])
