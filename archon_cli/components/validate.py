@@ -47,16 +47,16 @@ def parse_pipeline(data: Any, source: str | Path) -> PipelineSpec:
             except ConfigError as exc:
                 problems.append(f"layers.{li}.{ci}.type: {exc}")
                 continue
+            alias = raw.get("model")  # checked before the params, so one pass reports both
+            if isinstance(alias, str) and "model" in cls.Params.model_fields and alias not in top.models:
+                known = ", ".join(sorted(top.models))
+                problems.append(f"layers.{li}.{ci}.model: unknown model alias {alias!r}"
+                                f"{did_you_mean(alias, top.models)} (defined: {known})")
             try:
                 params = cls.Params.model_validate(raw)
             except ValidationError as exc:
                 problems.extend(problems_from(exc, where, model=cls.Params))
                 continue
-            alias = getattr(params, "model", None)
-            if alias is not None and alias not in top.models:
-                known = ", ".join(sorted(top.models))
-                problems.append(f"layers.{li}.{ci}.model: unknown model alias {alias!r}"
-                                f"{did_you_mean(alias, top.models)} (defined: {known})")
             parsed_layer.append(params)
         layers.append(parsed_layer)
 

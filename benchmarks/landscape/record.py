@@ -76,9 +76,12 @@ def record(space_path: Path, dataset: str, n_examples: int, seed: int, out: Path
 
     examples, _ = load_task(dataset, None, limit=n_examples, seed=seed)
     started = time.monotonic()
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        shards = list(pool.map(record_shard, *zip(*[(space_path, dataset, n_examples, seed, k, jobs)
-                                                    for k in range(jobs)], strict=True)))
+    if jobs == 1:  # in this process (a test's fake model is registered here)
+        shards = [record_shard(space_path, dataset, n_examples, seed, 0, 1)]
+    else:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            shards = list(pool.map(record_shard, *zip(*[(space_path, dataset, n_examples, seed, k, jobs)
+                                                        for k in range(jobs)], strict=True)))
     configs = shards[0][1]
     table = pd.DataFrame([row for rows, _ in shards for row in rows])
     order = {ex.id: i for i, ex in enumerate(examples)}

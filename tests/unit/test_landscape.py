@@ -35,7 +35,7 @@ def test_record_then_measure_search_quality(tmp_path: Path, fake_llm: type[FakeL
     fake_llm.reset(sampled_solver)
     space = tmp_path / "space.yaml"
     space.write_text(SPACE)
-    summary = record(space, "arithmetic", 60, 0, tmp_path / "small")
+    summary = record(space, "arithmetic", 60, 0, tmp_path / "small", jobs=1)
     assert summary["configs"] == 8 and summary["rows"] == 8 * 60
     out = measure(tmp_path / "small", seeds=2, search_examples=20, budget_fraction=0.5)
     land = out["landscape"]

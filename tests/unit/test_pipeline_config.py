@@ -105,3 +105,14 @@ def test_ctrl_c_during_a_command_exits_130(tmp_path: Path, capsys: pytest.Captur
     path = write(tmp_path, "models: {m: {model: fake/x}}\nlayers: [[{type: generator, model: m}]]\n")
     assert main(["run", str(path), "--prompt", "hi"]) == 130
     assert "interrupted" in capsys.readouterr().err
+
+
+def test_one_pass_reports_a_bad_alias_beside_bad_params(tmp_path: Path) -> None:
+    path = write(tmp_path, "models: {smol: {model: fake/x}}\n"
+                           "layers: [[{type: generator, model: smoll, temprature: 0.7, max_tokens: -1}]]\n")
+    with pytest.raises(ConfigError) as caught:
+        load_pipeline(path)
+    problems = "\n".join(caught.value.problems)
+    assert "unknown model alias 'smoll' (did you mean 'smol'?)" in problems
+    assert "temprature: unknown key (did you mean 'temperature'?)" in problems
+    assert "max_tokens" in problems
