@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from archon_cli.cli.judge import FIELD_HELP, JUDGE_HELP, scorer_options
-from archon_cli.cli.output import console, usage_line
+from archon_cli.cli.output import console, styled, usage_line
 from archon_cli.components.validate import load_pipeline
 from archon_cli.coverage import first_layer_spec, log_linear_fit, plot_scale, scale_curve, score_candidates
 from archon_cli.errors import ConfigError
@@ -62,7 +62,7 @@ def scale_command(
     for r in results:
         usage.merge(r.usage)
     out = console()
-    out.print(f"[bold]{spec.name}[/] first layer on {dataset} ({len(examples)} examples)")
+    out.print(styled((spec.name, "bold"), f" first layer on {dataset} ({len(examples)} examples)"))
     for p in points:
         out.print(f"  samples {p.samples:>4}: coverage {p.coverage:.3f}  majority vote {p.majority_vote:.3f}")
     out.print(f"coverage ≈ {fit[0]:.3f} + {fit[1]:.3f}·ln(samples)")

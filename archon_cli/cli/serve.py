@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from archon_cli.cli.output import console
+from archon_cli.cli.output import console, styled
 from archon_cli.errors import ConfigError
 from archon_cli.serve.ray_serve import serve_on_ray
 from archon_cli.serve.server import serve as run_server
@@ -49,10 +49,10 @@ def serve(
         return
 
     for s in served:
-        err.print(f"model [bold]{s.name}[/] ← {s.source}")
+        err.print(styled("model ", (s.name, "bold"), f" ← {s.source}"))
 
     def ready(url: str) -> None:
-        err.print(f"listening on {url} (Ctrl-C drains and stops)", markup=False)
+        err.print(f"listening on {url} (Ctrl-C drains and stops)")
 
     run_server(served, host=host, port=port, limits=limits, api_key=api_key, use_cache=not no_cache,
                drain_s=drain_s, on_ready=ready)

@@ -36,7 +36,7 @@ def show(run_dir: Path = typer.Argument(..., help="a run directory"),
               f"({s['cache_hit_fraction']:.0%}); {s['engine_tokens']} engine tokens; stopped: {stop}")
     if run.verdict_json.is_file():
         for line in json.loads(run.verdict_json.read_text(encoding="utf-8"))["lines"]:
-            out.print(line, soft_wrap=True, markup=False)
+            out.print(line)
     plots = sorted(run.plots.glob("*.png")) if run.plots.is_dir() else []
     for p in plots:
         out.print(f"plot: {p}")

@@ -68,7 +68,7 @@ def _space(file: Path, data: object) -> None:
 
 def _warn_baselines(space: SpaceSpec, models: dict[str, ModelSpec], calls_budget: int | None) -> None:
     for warning in missing_baselines(space, models, calls_budget):
-        console(stderr=True).print(f"warning: {warning}", soft_wrap=True, markup=False)
+        console(stderr=True).print(f"warning: {warning}")
 
 
 def _search_config(file: Path, data: object) -> None:
