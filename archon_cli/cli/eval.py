@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from archon_cli.cli.judge import FIELD_HELP, JUDGE_ALIAS, JUDGE_HELP, scorer_options
+from archon_cli.cli.judge import FIELD_HELP, JUDGE_ALIAS, JUDGE_HELP, JudgeMode, scorer_option, scorer_options
 from archon_cli.cli.output import console, evaluation_dict, print_json, progress, styled, usage_line
 from archon_cli.components.validate import load_pipeline
 from archon_cli.config.pipeline import ModelSpec
@@ -29,10 +29,10 @@ def eval_command(
     pipeline: Annotated[Path, typer.Argument(help="a pipeline YAML")],
     dataset: Annotated[str, typer.Option(
         "--dataset", "-d", help="a built-in dataset (see `archon datasets`) or a .jsonl/.csv file")],
-    scorer: Annotated[str | None, typer.Option("--scorer", "-s", help="override the dataset's scorer")] = None,
+    scorer: Annotated[str | None, scorer_option()] = None,
     field: Annotated[list[str] | None, typer.Option("--field", help=FIELD_HELP)] = None,
     judge_model: Annotated[str | None, typer.Option("--judge-model", help=JUDGE_HELP)] = None,
-    judge_mode: Annotated[str, typer.Option("--judge-mode", help="judge scorer: single or pairwise")] = "single",
+    judge_mode: Annotated[JudgeMode, typer.Option("--judge-mode", help="judge scorer: single or pairwise")] = "single",
     limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="evaluate the first N examples")] = None,
     seed: Annotated[int, typer.Option("--seed", help="dataset seed (generated datasets, sampling)")] = 0,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="call the engines even for cached requests")] = False,

@@ -9,8 +9,8 @@ import typer
 
 from archon_cli.cli.output import console, evaluation_dict, phases, print_json, usage_line
 from archon_cli.search.replay import replay_trial
+from archon_cli.search.results import Pick
 
-Pick = Literal["best", "cheapest", "knee"]
 Split = Literal["test", "search"]
 
 

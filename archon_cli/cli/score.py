@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from archon_cli.cli.judge import FIELD_HELP, JUDGE_HELP, scorer_options
+from archon_cli.cli.judge import FIELD_HELP, JUDGE_HELP, JudgeMode, scorer_option, scorer_options
 from archon_cli.cli.output import console, print_json, styled
 from archon_cli.stats import mean_interval
 from archon_cli.tasks import SCORERS
@@ -24,10 +24,10 @@ def register(app: typer.Typer) -> None:
 def score_command(
     dataset: Annotated[str, typer.Argument(help="a built-in dataset or a .jsonl/.csv file")],
     predictions: Annotated[Path, typer.Option("--predictions", "-p", help="JSONL: one {id, output} per line")],
-    scorer: Annotated[str | None, typer.Option("--scorer", "-s", help="override the dataset's scorer")] = None,
+    scorer: Annotated[str | None, scorer_option()] = None,
     field: Annotated[list[str] | None, typer.Option("--field", help=FIELD_HELP)] = None,
     judge_model: Annotated[str | None, typer.Option("--judge-model", help=JUDGE_HELP)] = None,
-    judge_mode: Annotated[str, typer.Option("--judge-mode", help="judge scorer: single or pairwise")] = "single",
+    judge_mode: Annotated[JudgeMode, typer.Option("--judge-mode", help="judge scorer: single or pairwise")] = "single",
     workers: Annotated[int, typer.Option("--workers", min=1, help="concurrent sandbox runs / judge calls")] = 4,
     seed: Annotated[int, typer.Option("--seed", help="dataset seed (generated datasets)")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document on stdout instead")] = False,
