@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 import typer
 
-from archon_cli.cli.output import console
+from archon_cli.cli.output import console, phases
 from archon_cli.cli.views import leaderboard, progress_view
 from archon_cli.cluster.executor import RayExecutor
 from archon_cli.config.search import SearchConfig, load_search_config
@@ -111,10 +111,11 @@ def search(
 def _verdict(run: RunDir, cfg: SearchConfig, out: Console) -> None:
     """The winner against its baselines on held-out examples; written to verdict.json."""
     examples = cfg.search.verdict.examples
-    console(stderr=True).print(f"verdict: the best trial and its baselines on {examples or 'all'} held-out "
-                               "examples ...")
+    err = console(stderr=True)
+    err.print(f"verdict: the best trial and its baselines on {examples or 'all'} held-out examples ...")
     try:
-        result = replay_trial(run.path, None, "test", examples, with_baselines=True)
+        with phases(err) as start:
+            result = replay_trial(run.path, None, "test", examples, with_baselines=True, start=start)
     except RunStateError as exc:  # e.g. nothing held out
         out.print(f"verdict: not computed ({exc})")
         return
