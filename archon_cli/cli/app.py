@@ -15,6 +15,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 from typer.exceptions import TyperException
 
+from archon_cli.cli.output import console, styled
 from archon_cli.errors import ArchonError
 from archon_cli.fsutil import storage_failure
 from archon_cli.redact import redact
@@ -72,7 +73,7 @@ app = typer.Typer(
     cls=LazyCommands,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
 )
 
 
@@ -119,12 +120,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _error(message: str) -> None:
-    from rich.console import Console
-    from rich.markup import escape
-
-    # escaped: `[lo, hi]` in a message is text, not markup; redacted: no key reaches a terminal
-    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(redact(message))}", markup=True,
-                                                soft_wrap=True)
+    # text, not markup: `[lo, hi]` or `archon-cli[vllm]` in a message prints as written; redacted:
+    # no key reaches a terminal
+    console(stderr=True).print(styled(("error:", "bold red"), " ", redact(message)))
 
 
 def entry() -> None:

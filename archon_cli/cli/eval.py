@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated
 
 import typer
 
-from archon_cli.cli.judge import FIELD_HELP, JUDGE_ALIAS, JUDGE_HELP, scorer_options
-from archon_cli.cli.output import console, usage_line
+from archon_cli.cli.judge import FIELD_HELP, JUDGE_ALIAS, JUDGE_HELP, JudgeMode, scorer_option, scorer_options
+from archon_cli.cli.output import console, evaluation_dict, print_json, progress, styled, usage_line
 from archon_cli.components.validate import load_pipeline
 from archon_cli.config.pipeline import ModelSpec
 from archon_cli.evaluate import evaluate
@@ -20,10 +20,6 @@ from archon_cli.tasks import SCORERS
 from archon_cli.tasks.files import parse_field_mapping
 from archon_cli.tasks.loading import load_examples
 
-if TYPE_CHECKING:
-    from archon_cli.evaluate import Evaluation
-    from archon_cli.stats import Estimate
-
 
 def register(app: typer.Typer) -> None:
     app.command(name="eval")(eval_command)
@@ -33,10 +29,10 @@ def eval_command(
     pipeline: Annotated[Path, typer.Argument(help="a pipeline YAML")],
     dataset: Annotated[str, typer.Option(
         "--dataset", "-d", help="a built-in dataset (see `archon datasets`) or a .jsonl/.csv file")],
-    scorer: Annotated[str | None, typer.Option("--scorer", "-s", help="override the dataset's scorer")] = None,
+    scorer: Annotated[str | None, scorer_option()] = None,
     field: Annotated[list[str] | None, typer.Option("--field", help=FIELD_HELP)] = None,
     judge_model: Annotated[str | None, typer.Option("--judge-model", help=JUDGE_HELP)] = None,
-    judge_mode: Annotated[str, typer.Option("--judge-mode", help="judge scorer: single or pairwise")] = "single",
+    judge_mode: Annotated[JudgeMode, typer.Option("--judge-mode", help="judge scorer: single or pairwise")] = "single",
     limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="evaluate the first N examples")] = None,
     seed: Annotated[int, typer.Option("--seed", help="dataset seed (generated datasets, sampling)")] = 0,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="call the engines even for cached requests")] = False,
@@ -57,54 +53,27 @@ def eval_command(
     models = spec.models | ({JUDGE_ALIAS: ModelSpec.model_validate({"model": judge_model})} if judge_model else {})
     with open_client(models, use_cache=not no_cache) as client, \
             scorer_options(judge_model, judge_mode, workers=4, client=client) as options, \
-            _progress(err, len(examples)) as advance:
+            progress(err, len(examples)) as advance:
         score_fn = SCORERS.get(scorer or default_scorer)(options)
         evaluation = evaluate(pipe, examples, score_fn, client, on_done=lambda _r: advance(), coverage=coverage)
     if as_json:
-        print(json.dumps(_summary(spec.name, dataset, evaluation), ensure_ascii=False))
+        print_json({"pipeline": spec.name, "dataset": dataset} | evaluation_dict(evaluation))
         if output is not None:
             _write_predictions(output, examples, evaluation)
         return
     out = console()
     est = evaluation.estimate
     pq = evaluation.per_query()
-    out.print(f"[bold]{spec.name}[/] on {dataset}: accuracy {est}")
+    out.print(styled((spec.name, "bold"), f" on {dataset}: accuracy {est}"))
     if (cov := evaluation.coverage) is not None:
         out.print(f"coverage of the first layer's candidates {cov}")
     out.print(f"per query: {pq['calls']:.1f} calls, {pq['prompt_tokens']:.0f} tokens in / "
               f"{pq['completion_tokens']:.0f} out, ${pq['usd']:.5f}")
     if evaluation.failed or evaluation.score_errors:
-        out.print(f"[yellow]{evaluation.failed} examples failed, {len(evaluation.score_errors)} unscored[/]")
+        out.print(f"{evaluation.failed} examples failed, {len(evaluation.score_errors)} unscored", style="yellow")
     out.print(usage_line(evaluation.usage, evaluation.wall_s))
     if output is not None:  # after the result is shown: a full disk must not lose a finished evaluation
         _write_predictions(output, examples, evaluation)
-
-
-def _summary(name: str, dataset: str, evaluation: Evaluation) -> dict[str, Any]:
-    def estimate(est: Estimate) -> dict[str, float]:
-        return {"mean": est.mean, "low": est.low, "high": est.high, "n": est.n}
-
-    cov = evaluation.coverage
-    return {"pipeline": name, "dataset": dataset, "examples": len(evaluation.results),
-            "accuracy": estimate(evaluation.estimate), "coverage": estimate(cov) if cov is not None else None,
-            "per_query": evaluation.per_query(), "failed": evaluation.failed,
-            "unscored": len(evaluation.score_errors), "wall_s": evaluation.wall_s,
-            "usage": evaluation.usage.to_dict()}
-
-
-def _progress(err, total: int):  # type: ignore[no-untyped-def]
-    from contextlib import contextmanager
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
-
-    @contextmanager
-    def bar():  # type: ignore[no-untyped-def]
-        with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                      TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True) as progress:
-            task = progress.add_task("examples", total=total)
-            yield lambda: progress.advance(task)
-
-    return bar()
 
 
 def _write_predictions(path: Path, examples, evaluation) -> None:  # type: ignore[no-untyped-def]

@@ -2,23 +2,52 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
+
+import typer
 
 from archon_cli.config.pipeline import ModelSpec
 from archon_cli.errors import ConfigError
 from archon_cli.llm.session import open_client
+from archon_cli.tasks import SCORERS
 from archon_cli.tasks.base import ScorerOptions
 
 if TYPE_CHECKING:
     from archon_cli.llm.client import LLMClient
-    from archon_cli.tasks.base import ScorerOptions
+    from archon_cli.tasks import SCORERS
 
 JUDGE_ALIAS = "__judge__"  # cannot clash with a pipeline's aliases in practice
 
 FIELD_HELP = "dataset file column mapping FIELD=COLUMN (repeatable), e.g. --field input=question"
 JUDGE_HELP = "model for the judge scorer, e.g. local/smollm2-135m or openai/gpt-4o-mini"
+
+JudgeMode = Literal["single", "pairwise"]
+
+
+def scorer_choice(value: str | None) -> str | None:
+    """`--scorer`: a registered scorer (plugins included), checked while the command line is
+    parsed, so a typo is a usage error (exit 2) before any engine starts."""
+    if value is None or value in SCORERS:
+        return value
+    close = difflib.get_close_matches(value, SCORERS.names(), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    raise typer.BadParameter(f"{value[:100]!r} is not a scorer{hint} (scorers: {', '.join(SCORERS.names())})")
+
+
+def scorer_metavar() -> str:
+    return "<" + "|".join(SCORERS.names()) + ">"
+
+
+def complete_scorer(incomplete: str) -> list[str]:
+    return [name for name in SCORERS.names() if name.startswith(incomplete)]
+
+
+def scorer_option(what: str = "override the dataset's scorer") -> typer.models.OptionInfo:
+    return typer.Option("--scorer", "-s", help=what, parser=scorer_choice, metavar=scorer_metavar(),
+                        autocompletion=complete_scorer)
 
 
 @contextmanager

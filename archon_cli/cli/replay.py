@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Literal
 
 import typer
 
-from archon_cli.cli.output import console, usage_line
-from archon_cli.errors import ConfigError
+from archon_cli.cli.output import console, evaluation_dict, phases, print_json, usage_line
 from archon_cli.search.replay import replay_trial
+from archon_cli.search.results import Pick
+
+Split = Literal["test", "search"]
 
 
 def register(app: typer.Typer) -> None:
@@ -16,25 +19,33 @@ def register(app: typer.Typer) -> None:
 
 
 def replay(
-    run_dir: Path = typer.Argument(..., help="a run directory"),
-    trial: int | None = typer.Option(None, "--trial", help="trial number (default: the best)"),
-    split: str = typer.Option("test", "--split", help="test (held out, never seen in search) or search"),
-    limit: int | None = typer.Option(None, "--limit", "-n", min=1, help="first N examples of the split"),
-    baselines: bool = typer.Option(True, "--baselines/--no-baselines",
-                                   help="compare with the single call and the compute-matched vote (paired)"),
+    run_dir: Annotated[Path, typer.Argument(help="a run directory")],
+    trial: Annotated[int | None, typer.Option("--trial", help="trial number (overrides --pick)")] = None,
+    pick: Annotated[Pick, typer.Option("--pick", help="best | cheapest | knee (of the Pareto front)")] = "best",
+    split: Annotated[Split, typer.Option("--split", help="test (held out, never seen in search) or search")] = "test",
+    limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="first N examples of the split")] = None,
+    baselines: Annotated[bool, typer.Option("--baselines/--no-baselines",
+                                            help="compare with the single call and the compute-matched vote "
+                                                 "(paired)")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON document on stdout instead")] = False,
 ) -> None:
     """Score a trial's stored pipeline on held-out examples, with a 95% CI and its baselines."""
-    if split not in ("test", "search"):
-        raise ConfigError(f"--split: {split!r} is not test or search")
-    result = replay_trial(Path(run_dir), trial, split, limit, with_baselines=baselines)
+    with phases(console(stderr=True)) as start:
+        result = replay_trial(Path(run_dir), trial, split, limit, with_baselines=baselines, pick=pick, start=start)
+    ev = result.evaluation
+    if as_json:
+        print_json({"run_dir": str(run_dir), "trial": result.trial, "pipeline": result.spec.name, "split": split}
+                   | evaluation_dict(ev) | {"verdict": result.verdict.to_dict() if result.verdict else None})
+        return
     out = console()
-    est = result.evaluation.estimate
-    out.print(f"trial {result.trial} ({result.spec.name}) on the {split} split: accuracy {est}", markup=False)
-    pq = result.evaluation.per_query()
+    out.print(f"trial {result.trial} ({result.spec.name}) on the {split} split: accuracy {ev.estimate}")
+    pq = ev.per_query()
     out.print(f"per query: {pq['calls']:.1f} calls, {pq['prompt_tokens']:.0f} tokens in / "
               f"{pq['completion_tokens']:.0f} out")
-    out.print(usage_line(result.evaluation.usage, result.evaluation.wall_s))
+    if ev.failed or ev.score_errors:
+        out.print(f"{ev.failed} examples failed, {len(ev.score_errors)} unscored", style="yellow")
+    out.print(usage_line(ev.usage, ev.wall_s))
     if result.verdict is not None:
         for line in result.verdict.lines()[1:]:
-            out.print(line.strip(), soft_wrap=True, markup=False)
-        out.print("baselines: " + usage_line(result.verdict.usage), soft_wrap=True)
+            out.print(line.strip())
+        out.print("baselines: " + usage_line(result.verdict.usage))

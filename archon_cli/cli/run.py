@@ -47,7 +47,10 @@ def run(
     for res in results:
         total.merge(res.usage)
         if input is None:
-            out.print(res.output if res.output is not None else f"[red]failed: {res.error}[/]")
+            if res.output is not None:
+                out.print(res.output)
+            else:
+                out.print(f"failed: {res.error}", style="red")
         else:
             print(json.dumps({"id": res.id, "output": res.output, "error": res.error}, ensure_ascii=False))
     console(stderr=True).print(usage_line(total))

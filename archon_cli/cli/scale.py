@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from archon_cli.cli.judge import FIELD_HELP, JUDGE_HELP, scorer_options
-from archon_cli.cli.output import console, usage_line
+from archon_cli.cli.judge import FIELD_HELP, JUDGE_HELP, scorer_option, scorer_options
+from archon_cli.cli.output import console, styled, usage_line
 from archon_cli.components.validate import load_pipeline
 from archon_cli.coverage import first_layer_spec, log_linear_fit, plot_scale, scale_curve, score_candidates
 from archon_cli.errors import ConfigError
@@ -32,7 +32,7 @@ def scale_command(
     dataset: Annotated[str, typer.Option(
         "--dataset", "-d", help="a built-in dataset (see `archon datasets`) or a .jsonl/.csv file")],
     samples: Annotated[str, typer.Option("--samples", help="sample counts, comma-separated")] = "1,2,4,8,16",
-    scorer: Annotated[str | None, typer.Option("--scorer", "-s", help="override the dataset's scorer")] = None,
+    scorer: Annotated[str | None, scorer_option()] = None,
     field: Annotated[list[str] | None, typer.Option("--field", help=FIELD_HELP)] = None,
     judge_model: Annotated[str | None, typer.Option("--judge-model", help=JUDGE_HELP)] = None,
     limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="use the first N examples")] = None,
@@ -62,7 +62,7 @@ def scale_command(
     for r in results:
         usage.merge(r.usage)
     out = console()
-    out.print(f"[bold]{spec.name}[/] first layer on {dataset} ({len(examples)} examples)")
+    out.print(styled((spec.name, "bold"), f" first layer on {dataset} ({len(examples)} examples)"))
     for p in points:
         out.print(f"  samples {p.samples:>4}: coverage {p.coverage:.3f}  majority vote {p.majority_vote:.3f}")
     out.print(f"coverage ≈ {fit[0]:.3f} + {fit[1]:.3f}·ln(samples)")

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from archon_cli.cli.judge import FIELD_HELP, JUDGE_HELP, scorer_options
-from archon_cli.cli.output import console
+from archon_cli.cli.judge import FIELD_HELP, JUDGE_HELP, JudgeMode, scorer_option, scorer_options
+from archon_cli.cli.output import console, print_json, styled
 from archon_cli.stats import mean_interval
 from archon_cli.tasks import SCORERS
 from archon_cli.tasks.base import ScoreError
@@ -24,12 +24,13 @@ def register(app: typer.Typer) -> None:
 def score_command(
     dataset: Annotated[str, typer.Argument(help="a built-in dataset or a .jsonl/.csv file")],
     predictions: Annotated[Path, typer.Option("--predictions", "-p", help="JSONL: one {id, output} per line")],
-    scorer: Annotated[str | None, typer.Option("--scorer", "-s", help="override the dataset's scorer")] = None,
+    scorer: Annotated[str | None, scorer_option()] = None,
     field: Annotated[list[str] | None, typer.Option("--field", help=FIELD_HELP)] = None,
     judge_model: Annotated[str | None, typer.Option("--judge-model", help=JUDGE_HELP)] = None,
-    judge_mode: Annotated[str, typer.Option("--judge-mode", help="judge scorer: single or pairwise")] = "single",
+    judge_mode: Annotated[JudgeMode, typer.Option("--judge-mode", help="judge scorer: single or pairwise")] = "single",
     workers: Annotated[int, typer.Option("--workers", min=1, help="concurrent sandbox runs / judge calls")] = 4,
     seed: Annotated[int, typer.Option("--seed", help="dataset seed (generated datasets)")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON document on stdout instead")] = False,
 ) -> None:
     """Score a predictions file: accuracy with a 95% CI."""
     examples, default = load_examples(dataset, seed=seed, fields=parse_field_mapping(field or []))
@@ -50,11 +51,19 @@ def score_command(
                 unscored[ex.id] = str(value)
             else:
                 values.append(value)
-    out = console()
     est = mean_interval(values)
     correct = sum(values)
+    missing = len(examples) - len(scored)
+    if as_json:
+        print_json({"dataset": dataset, "scorer": score_fn.name, "accuracy": est.to_dict(), "correct": correct,
+                    "scored": len(values), "examples": len(examples), "missing": missing,
+                    "no_answer": sum(1 for ex in scored if preds[ex.id] is None), "unscored": len(unscored),
+                    "score_errors": unscored})
+        return
+    out = console()
     out.print(f"{dataset} ({score_fn.name}): accuracy {est} · {correct:g}/{len(values)}")
-    if missing := len(examples) - len(scored):
-        out.print(f"[yellow]{missing} dataset examples have no prediction (not scored)[/]")
+    if missing:
+        out.print(f"{missing} dataset examples have no prediction (not scored)", style="yellow")
     if unscored:
-        out.print(f"[yellow]{len(unscored)} outputs could not be scored[/] (first: {next(iter(unscored.values()))})")
+        out.print(styled((f"{len(unscored)} outputs could not be scored", "yellow"),
+                         f" (first: {next(iter(unscored.values()))})"))

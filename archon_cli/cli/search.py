@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 import typer
 
-from archon_cli.cli.output import console
+from archon_cli.cli.output import console, phases
 from archon_cli.cli.views import LiveProgress, leaderboard
 from archon_cli.cluster.executor import RayExecutor
 from archon_cli.config.search import SearchConfig, load_search_config
@@ -81,7 +81,7 @@ def search(
     elif updates:
         run.write_config(cfg)
     err, out = console(stderr=True), console()
-    err.print(f"run dir: {run.path}", soft_wrap=True)
+    err.print(f"run dir: {run.path}")
     view = LiveProgress()
     with Live(view, console=err, refresh_per_second=4, transient=False):
         def show(status: Status) -> None:
@@ -100,10 +100,10 @@ def search(
     states = ", ".join(f"{n} {state}" for state, n in sorted(summary["states"].items()))
     out.print(f"stopped: {status.stop_reason}; {summary['trials']} trials ({states}); "
               f"{summary['calls']} LLM calls, {summary['cache_hit_fraction']:.0%} served from cache; "
-              f"{summary['engine_tokens']} engine tokens; wall {status.elapsed:.0f}s", soft_wrap=True)
+              f"{summary['engine_tokens']} engine tokens; wall {status.elapsed:.0f}s")
     if run.best_yaml.is_file():
-        out.print(f"best: {run.best_yaml}", soft_wrap=True)
-    out.print(f"run dir: {run.path}", soft_wrap=True)
+        out.print(f"best: {run.best_yaml}")
+    out.print(f"run dir: {run.path}")
     if run.best_yaml.is_file() and cfg.search.verdict.enabled and not no_verdict:
         _verdict(run, cfg, out)  # last: the line a user reads is the result and its confidence
     if status.failure is not None:
@@ -113,14 +113,15 @@ def search(
 def _verdict(run: RunDir, cfg: SearchConfig, out: Console) -> None:
     """The winner against its baselines on held-out examples; written to verdict.json."""
     examples = cfg.search.verdict.examples
-    console(stderr=True).print(f"verdict: the best trial and its baselines on {examples or 'all'} held-out "
-                               "examples ...", soft_wrap=True)
+    err = console(stderr=True)
+    err.print(f"verdict: the best trial and its baselines on {examples or 'all'} held-out examples ...")
     try:
-        result = replay_trial(run.path, None, "test", examples, with_baselines=True)
+        with phases(err) as start:
+            result = replay_trial(run.path, None, "test", examples, with_baselines=True, start=start)
     except RunStateError as exc:  # e.g. nothing held out
-        out.print(f"verdict: not computed ({exc})", soft_wrap=True)
+        out.print(f"verdict: not computed ({exc})")
         return
     assert result.verdict is not None
     run.write_json(run.verdict_json, result.verdict.to_dict() | {"usage_winner": result.evaluation.usage.to_dict()})
     for line in result.verdict.lines():
-        out.print(line, soft_wrap=True, markup=False)
+        out.print(line)

@@ -8,8 +8,9 @@ from typing import Annotated
 
 import typer
 
-from archon_cli.cli.output import console
+from archon_cli.cli.output import console, styled
 from archon_cli.errors import ConfigError
+from archon_cli.search.results import Pick
 from archon_cli.serve.ray_serve import serve_on_ray
 from archon_cli.serve.server import serve as run_server
 from archon_cli.serve.service import Limits
@@ -22,7 +23,7 @@ def register(app: typer.Typer) -> None:
 
 def serve(
     sources: Annotated[list[Path], typer.Argument(help="pipeline YAMLs (each served under its `name`) or a run dir")],
-    pick: Annotated[str, typer.Option("--pick", help="run dir: best | cheapest | knee (of the Pareto front)")] = "best",
+    pick: Annotated[Pick, typer.Option("--pick", help="run dir: best, cheapest or knee (Pareto front)")] = "best",
     trial: Annotated[int | None, typer.Option("--trial", help="run dir: this trial (overrides --pick)")] = None,
     host: Annotated[str, typer.Option("--host", help="address to bind (other machines: 0.0.0.0)")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="0: any free port")] = 8000,
@@ -49,10 +50,10 @@ def serve(
         return
 
     for s in served:
-        err.print(f"model [bold]{s.name}[/] ← {s.source}")
+        err.print(styled("model ", (s.name, "bold"), f" ← {s.source}"))
 
     def ready(url: str) -> None:
-        err.print(f"listening on {url} (Ctrl-C drains and stops)", markup=False)
+        err.print(f"listening on {url} (Ctrl-C drains and stops)")
 
     run_server(served, host=host, port=port, limits=limits, api_key=api_key, use_cache=not no_cache,
                drain_s=drain_s, on_ready=ready)

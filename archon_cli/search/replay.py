@@ -16,7 +16,7 @@ from archon_cli.runs import RunDir
 from archon_cli.search.results import cost_column, pick, trial_rows
 from archon_cli.search.split import split
 from archon_cli.search.study import open_study
-from archon_cli.search.verdict import Verdict, compare
+from archon_cli.search.verdict import StartPhase, Verdict, compare
 from archon_cli.tasks.loading import load_task
 
 
@@ -47,9 +47,10 @@ def chosen_spec(run_dir: Path, trial: int | None, how: str = "best") -> tuple[in
 
 
 def replay_trial(run_dir: Path, trial: int | None, split_name: str, limit: int | None, *,
-                 with_baselines: bool = False) -> ReplayResult:
-    """Evaluate a trial's pipeline on a split (and, asked, its baselines on the same examples)."""
-    number, spec = chosen_spec(run_dir, trial)
+                 with_baselines: bool = False, pick: str = "best", start: StartPhase | None = None) -> ReplayResult:
+    """Evaluate a trial's pipeline (`trial`, else the `pick`) on a split and, asked, its baselines
+    on the same examples. `start` reports progress: the trial, then each baseline evaluated."""
+    number, spec = chosen_spec(run_dir, trial, pick)
     run = RunDir.open(run_dir)
     cfg = run.load_config()
     examples, scorer = load_task(cfg.task.dataset, cfg.task.scorer, limit=cfg.task.size, seed=cfg.task.seed)
@@ -62,10 +63,12 @@ def replay_trial(run_dir: Path, trial: int | None, split_name: str, limit: int |
     models = cfg.resolved_models() | spec.models
     with open_client(models, use_cache=cfg.execution.cache != "off", cache_path=cache_path) as client:
         async def evaluate_all() -> tuple[Evaluation, Verdict | None]:
-            mine = await aevaluate(Pipeline(spec), chosen, scorer, client)
+            on_done = start(f"trial {number}", len(chosen)) if start is not None else None
+            mine = await aevaluate(Pipeline(spec), chosen, scorer, client, on_done)
             if not with_baselines:
                 return mine, None
-            return mine, await compare(number, spec, mine, cfg.resolved_models(), chosen, scorer, client, split_name)
+            return mine, await compare(number, spec, mine, cfg.resolved_models(), chosen, scorer, client, split_name,
+                                       start)
 
         evaluation, verdict = asyncio.run(evaluate_all())
     run.log(f"replay trial {number} on {split_name} ({len(chosen)} examples): {evaluation.estimate}")

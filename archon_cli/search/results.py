@@ -8,13 +8,15 @@ import csv
 import io
 import json
 import math
-from typing import Any
+from typing import Any, Literal
 
 from archon_cli.config.search import SearchConfig
 from archon_cli.errors import ConfigError, RunStateError
 from archon_cli.fsutil import atomic_write_text
 from archon_cli.runs import RunDir
 from archon_cli.stats import paired_difference
+
+Pick = Literal["best", "cheapest", "knee"]  # the choices of --pick (replay, export, serve)
 
 ATTR_COLUMNS = ("n_examples", "calls_per_query", "calls", "cache_hits", "prompt_tokens", "completion_tokens",
                 "engine_tokens", "tokens_per_query", "usd", "usd_per_query", "latency_s", "seed", "reason", "node",

@@ -13,7 +13,7 @@ p-value (`stats.paired_difference`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,9 +23,12 @@ from archon_cli.config.pipeline import ComponentParams, ModelSpec, PipelineSpec
 from archon_cli.evaluate import Evaluation, aevaluate
 from archon_cli.llm.client import LLMClient
 from archon_cli.llm.usage import Usage
-from archon_cli.pipeline import Pipeline
+from archon_cli.pipeline import ExampleResult, Pipeline
 from archon_cli.stats import Comparison, Estimate, mean_interval, paired_difference
 from archon_cli.tasks.base import Example, Scorer
+
+# Progress of an evaluation in phases: start(label, examples) → called once per finished example.
+StartPhase = Callable[[str, int], Callable[[ExampleResult], None]]
 
 VOTE_TEMPERATURE = 0.7  # self-consistency needs diverse samples; a greedy winner gives no temperature
 
@@ -118,9 +121,10 @@ def _scores(evaluation: Evaluation) -> list[float]:
 
 
 async def compare(trial: int, winner: PipelineSpec, mine: Evaluation, models: dict[str, ModelSpec],
-                  examples: Sequence[Example], scorer: Scorer, client: LLMClient, split: str) -> Verdict:
+                  examples: Sequence[Example], scorer: Scorer, client: LLMClient, split: str,
+                  start: StartPhase | None = None) -> Verdict:
     """The baselines of `winner` on the `examples` it was evaluated on (`mine`), through the same
-    client, so cached samples are shared."""
+    client, so cached samples are shared. `start` reports each baseline's progress."""
     mine_scores = _scores(mine)
     usage = Usage()
     results = []
@@ -129,7 +133,11 @@ async def compare(trial: int, winner: PipelineSpec, mine: Evaluation, models: di
             results.append(Result(base.label, "—", note=base.note))
             continue
         same = base.spec.to_yaml_data()["layers"] == winner.to_yaml_data()["layers"]
-        theirs = mine if same else await aevaluate(Pipeline(base.spec), examples, scorer, client)
+        if same:
+            theirs = mine
+        else:
+            on_done = start(base.label, len(examples)) if start is not None else None
+            theirs = await aevaluate(Pipeline(base.spec), examples, scorer, client, on_done)
         if not same:
             usage.merge(theirs.usage)
         results.append(Result(base.label, describe_spec(base.spec), mean_interval(_scores(theirs)),
