@@ -1,4 +1,4 @@
-"""Pipeline traces: `archon run/eval --trace/--trace-file`,
+"""Pipeline traces: `archon run/eval --trace/--trace-file` and a search's trials/NNNN/trace.jsonl,
 on the scripted fake LLM (registered through the real provider registry)."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from archon_cli.pipeline import Pipeline
 from archon_cli.trace import ComponentTrace, LayerTrace, TraceRecorder
 from tests.conftest import fake_pipeline
 from tests.fakes import FakeLLM
+from tests.search_helpers import only_run, search_config
 
 SAMPLES = ["12 + 7 = 19", "12 + 7 = 9", "12 + 7 = 20"]
 CRITIQUES = ["Right: twelve plus seven is nineteen.", "Wrong: the sum is not nine.", "Wrong: off by one."]
@@ -158,3 +159,27 @@ def test_a_failed_example_traces_the_layer_that_failed(pipe: Path, fake_llm: typ
     assert records[2].error == result.error and "failed after" in (result.error or "")
     text = render_trace(records)
     assert "failed: " in text and "no answer: layer 2 failed" in text
+
+
+def test_search_with_trace_writes_each_trials_trace(tmp_path: Path, fake_llm: type[FakeLLM]) -> None:
+    cfg = search_config(tmp_path, trials=2, search_size=3, trace=True)
+    assert main(["search", str(cfg), "--no-verdict"]) == 0
+    run = only_run(tmp_path)
+    traces = sorted(run.glob("trials/*/trace.jsonl"))
+    assert traces, list(run.glob("trials/*/*"))
+    for path in traces:
+        records = [json.loads(line) for line in path.read_text().splitlines()]
+        n_layers = len(yaml.safe_load((path.parent / "pipeline.yaml").read_text())["layers"])
+        assert len(records) == 3 * n_layers
+        assert all(r["components"] and r["output"] for r in records)
+
+
+def test_search_trace_flag_and_default_off(tmp_path: Path, fake_llm: type[FakeLLM]) -> None:
+    cfg = search_config(tmp_path, trials=1, search_size=2)
+    assert main(["search", str(cfg), "--no-verdict"]) == 0
+    assert not list(only_run(tmp_path).glob("trials/*/trace.jsonl"))
+    other = tmp_path / "again"
+    other.mkdir()
+    cfg = search_config(other, trials=1, search_size=2)
+    assert main(["search", str(cfg), "--no-verdict", "--trace"]) == 0
+    assert list(only_run(other).glob("trials/*/trace.jsonl"))
