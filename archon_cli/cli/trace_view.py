@@ -1,9 +1,10 @@
 """A pipeline trace as plain text for the terminal (no rich markup: model text is shown as is).
 
 One block per example, indented per layer and component; candidates are numbered by their
-position in their layer's output, the numbering the next layer's ranking and verdicts use. A text
-shown earlier in the example is named, not repeated (`same as layer 0 [2]`), and a critique is
-shown where it was written. Lines wrap at spaces only, never inside a word.
+position in their layer's output, the numbering the next layer's ranking and verdicts use. A
+candidate shown in an earlier layer is named, not repeated (`same as layer 1 [3]`: same text and
+critique; `same text as layer 0 [2]`: its critique, new, follows). Lines wrap at spaces only,
+never inside a word.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from archon_cli.components.state import Candidate
 from archon_cli.fsutil import atomic_write_text
 from archon_cli.trace import ComponentTrace, LayerTrace, to_jsonl
 
@@ -37,14 +39,13 @@ def render_trace(records: Sequence[LayerTrace], width: int | None = None) -> str
     width = width or terminal_width()
     lines: list[str] = []
     current: str | None = None
-    seen: dict[str, str] = {}
-    shown_critiques: set[tuple[str, str]] = set()
+    seen: dict[Candidate | str, str] = {}  # a candidate, or its text → where it was shown last
     last: LayerTrace | None = None
     for rec in records:
         if rec.example != current:
             if last is not None:
                 lines += [*_ending(last, width), ""]
-            current, seen, shown_critiques = rec.example, {}, set()
+            current, seen = rec.example, {}
             lines.append(f"example {rec.example}")
         if rec.query is not None:
             lines += _wrap(rec.query, "query: ", STEP, width)
@@ -53,18 +54,20 @@ def render_trace(records: Sequence[LayerTrace], width: int | None = None) -> str
             lines += _wrap(rec.error, "failed: ", 2 * STEP, width)
         position = 0
         for comp in rec.components:
-            lines += _component(comp, position, seen, shown_critiques, width)
+            lines += _component(comp, position, seen, width)
             position += len(comp.candidates)
+        here: dict[Candidate | str, str] = {}
         for i, cand in enumerate(rec.output, 1):
-            seen.setdefault(cand.text, f"layer {rec.layer} [{i}]")
+            here.setdefault(cand, f"layer {rec.layer} [{i}]")
+            here.setdefault(cand.text, f"layer {rec.layer} [{i}]")
+        seen |= here
         last = rec
     if last is not None:
         lines += _ending(last, width)
     return "\n".join(lines) + ("\n" if lines else "")
 
 
-def _component(comp: ComponentTrace, position: int, seen: dict[str, str], shown: set[tuple[str, str]],
-               width: int) -> list[str]:
+def _component(comp: ComponentTrace, position: int, seen: dict[Candidate | str, str], width: int) -> list[str]:
     indent = 2 * STEP
     head = f"{comp.type} {comp.id.rsplit('.', 1)[0]}"
     n_llm = comp.llm_calls
@@ -83,14 +86,15 @@ def _component(comp: ComponentTrace, position: int, seen: dict[str, str], shown:
         lines.append(" " * inner + "fallbacks: " + ", ".join(f"{k}={v}" for k, v in sorted(comp.fallbacks.items())))
     for i, cand in enumerate(comp.candidates, position + 1):
         label = f"[{i}] "
-        earlier = seen.get(cand.text)
-        if earlier is not None:
-            lines.append(" " * inner + label + f"same as {earlier}")
+        hang = inner + len(label)
+        if (same := seen.get(cand)) is not None:
+            lines.append(" " * inner + label + f"same as {same}")
+            continue
+        if (same_text := seen.get(cand.text)) is not None:
+            lines.append(" " * inner + label + f"same text as {same_text}")
         else:
             lines += _wrap(cand.text, label, inner, width)
-        hang = inner + len(label)
-        if cand.critique is not None and (cand.text, cand.critique) not in shown:
-            shown.add((cand.text, cand.critique))
+        if cand.critique is not None:
             lines += _wrap(cand.critique, "critique: ", hang, width)
         if cand.tests_total is not None:
             lines.append(" " * hang + f"tests passed: {cand.tests_passed}/{cand.tests_total}")

@@ -62,8 +62,9 @@ def test_run_trace_shows_every_layer_in_the_terminal_and_the_jsonl(pipe: Path, t
     layers = [line for line in err.splitlines() if line.strip().startswith("layer ")]
     assert layers == [f"  layer {i}" for i in range(4)]
     assert "[/" not in err and "[bold" not in err  # plain text, no rich markup
+    assert "ranker L2.0 · 1 call\n      ranking: [3] > [1] > [2], top 2 kept\n      [1] same as layer 1 [3]\n" in err
     # Each component's block is indented under its layer, its candidates under the component.
-    assert "\n    critic L1.0 · 1 call\n      [1] same as layer 0 [1]\n          critique: " + CRITIQUES[0] in err
+    assert "\n    critic L1.0 · 1 call\n      [1] same text as layer 0 [1]\n          critique: " + CRITIQUES[0] in err
 
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [(r["example"], r["layer"]) for r in records] == [("prompt", i) for i in range(4)]
@@ -183,3 +184,31 @@ def test_search_trace_flag_and_default_off(tmp_path: Path, fake_llm: type[FakeLL
     cfg = search_config(other, trials=1, search_size=2)
     assert main(["search", str(cfg), "--no-verdict", "--trace"]) == 0
     assert list(only_run(other).glob("trials/*/trace.jsonl"))
+
+
+def test_verdicts_scores_and_votes_are_traced(tmp_path: Path, fake_llm: type[FakeLLM],
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    def judge(messages: list[dict[str, str]], sampling: dict[str, Any]) -> str:
+        text = messages[-1]["content"]
+        if "Yes or No" in text:
+            return "Yes" if "= 9" not in messages[-3]["content"] else "No"
+        if "from 1 (surely wrong)" in text:
+            return "9" if "= 19" in text else "2"
+        if "step by step" in text:
+            return "Let me check."
+        return respond(messages, sampling)
+
+    fake_llm.reset(judge)
+    path = tmp_path / "verify.yaml"
+    path.write_text(yaml.safe_dump(fake_pipeline(
+        [{"type": "generator", "model": "m", "samples": 3, "temperature": 0.7}],
+        [{"type": "verifier", "model": "m"}], [{"type": "weighted_vote", "model": "m"}], [{"type": "majority_vote"}])))
+    out = tmp_path / "trace.jsonl"
+    assert main(["run", str(path), "-p", "What is 12 + 7?", "--trace", "--trace-file", str(out)]) == 0
+    details = [json.loads(line)["components"][0]["details"] for line in out.read_text().splitlines()]
+    assert details[1] == {"verdicts": [True, False, True]}
+    assert details[2] == {"scores": [9.0, 2.0], "ranking": [1, 2]}
+    assert details[3]["answers"] == ["19", "20"] and details[3]["ranking"] == [1, 2]
+    err = capsys.readouterr().err
+    assert "verdicts: [1] correct · [2] wrong · [3] correct" in err and "scores: [1] 9 · [2] 2" in err
+    assert "answer: 12 + 7 = 19" in err
