@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from archon_cli.coverage import best, score_candidates
 from archon_cli.llm.client import LLMClient
 from archon_cli.llm.usage import Usage
-from archon_cli.pipeline import ExampleResult, Pipeline
+from archon_cli.pipeline import ExampleResult, Pipeline, Tracer
 from archon_cli.stats import Estimate, mean_interval
 from archon_cli.tasks.base import Example, ScoreError, Scorer
 
@@ -52,18 +52,20 @@ class Evaluation:
 
 
 def evaluate(pipeline: Pipeline, examples: Sequence[Example], scorer: Scorer, client: LLMClient,
-             on_done: Callable[[ExampleResult], None] | None = None, *, coverage: bool = False) -> Evaluation:
-    return asyncio.run(aevaluate(pipeline, examples, scorer, client, on_done, coverage=coverage))
+             on_done: Callable[[ExampleResult], None] | None = None, *, coverage: bool = False,
+             tracer: Tracer | None = None) -> Evaluation:
+    return asyncio.run(aevaluate(pipeline, examples, scorer, client, on_done, coverage=coverage, tracer=tracer))
 
 
 async def aevaluate(pipeline: Pipeline, examples: Sequence[Example], scorer: Scorer, client: LLMClient,
                     on_done: Callable[[ExampleResult], None] | None = None, *,
-                    coverage: bool = False) -> Evaluation:
+                    coverage: bool = False, tracer: Tracer | None = None) -> Evaluation:
     """`evaluate` inside a running event loop: an in-process search runs every trial in one loop,
     so the client's semaphores and HTTP connections live as long as the search. `coverage` also
-    scores every first-layer candidate (more scorer work: judge calls for a judge scorer)."""
+    scores every first-layer candidate (more scorer work: judge calls for a judge scorer).
+    `tracer`: handed every example's layer traces (archon_cli/trace.py)."""
     start = time.perf_counter()
-    results = await pipeline.arun([ex.to_input() for ex in examples], client, on_done)
+    results = await pipeline.arun([ex.to_input() for ex in examples], client, on_done, tracer)
     evaluation = Evaluation(results, [], wall_s=time.perf_counter() - start)
     answered = [(ex, res.output) for ex, res in zip(examples, results, strict=True) if res.output is not None]
     # One batch (sandbox runs and judge calls go concurrently), off the event loop: trials

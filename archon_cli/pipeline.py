@@ -6,6 +6,9 @@ semaphore bounds what is in flight. So all requests of a layer, across all examp
 together, and an example never waits for slower examples to finish a layer. A call that
 still fails after the client's retries fails only its own example. Sandboxed test runs go to the
 sandbox pool (threads here, or Ray tasks) and never block the event loop.
+
+An optional `tracer` (archon_cli/trace.py) is handed, per example and layer, every component's
+output, what it decided (`Notes.detail`) and its calls; without one, no trace is built.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from archon_cli.components import COMPONENTS
 from archon_cli.components.base import Component
@@ -25,6 +29,9 @@ from archon_cli.llm.usage import CallRecord, Usage
 from archon_cli.redact import redact
 from archon_cli.sandbox import pool as sandbox_pool
 from archon_cli.sandbox import runner as sandbox
+from archon_cli.trace import ComponentTrace, LayerTrace, call_dict
+
+Tracer = Callable[[LayerTrace], None]
 
 
 @dataclass
@@ -67,32 +74,41 @@ class Pipeline:
         return CallEstimate(sum(per_layer), tuple(per_layer), exact)
 
     def run(self, examples: Sequence[ExampleInput], client: LLMClient,
-            on_done: Callable[[ExampleResult], None] | None = None) -> list[ExampleResult]:
-        return asyncio.run(self.arun(examples, client, on_done))
+            on_done: Callable[[ExampleResult], None] | None = None,
+            tracer: Tracer | None = None) -> list[ExampleResult]:
+        return asyncio.run(self.arun(examples, client, on_done, tracer))
 
     async def arun(self, examples: Sequence[ExampleInput], client: LLMClient,
-                   on_done: Callable[[ExampleResult], None] | None = None) -> list[ExampleResult]:
+                   on_done: Callable[[ExampleResult], None] | None = None,
+                   tracer: Tracer | None = None) -> list[ExampleResult]:
         async def one(ex: ExampleInput) -> ExampleResult:
-            result = await self._run_example(ex, client)
+            result = await self._run_example(ex, client, tracer)
             if on_done is not None:
                 on_done(result)
             return result
 
         return list(await asyncio.gather(*(one(ex) for ex in examples)))
 
-    async def _run_example(self, ex: ExampleInput, client: LLMClient) -> ExampleResult:
+    async def _run_example(self, ex: ExampleInput, client: LLMClient, tracer: Tracer | None = None) -> ExampleResult:
         result = ExampleResult(ex.id, None)
         item = Item(messages=ex.messages, entry_point=ex.entry_point)
+        li = 0
         try:
             for li, layer in enumerate(self.layers):
-                outs = await asyncio.gather(*(self._drive(li, cid, comp, item, client, result)
-                                              for cid, comp in layer))
+                driven = await asyncio.gather(*(self._drive(li, cid, comp, item, client, result, tracer is not None)
+                                                for cid, comp in layer))
+                outs = [out for out, _ in driven]
                 tests = tuple(dict.fromkeys(t for out in outs for t in out.unit_tests))
                 item = replace(item, candidates=tuple(c for out in outs for c in out.candidates), unit_tests=tests)
                 if li == 0:
                     result.first_layer = [c.text for c in item.candidates]
+                if tracer is not None:
+                    tracer(LayerTrace(ex.id, li, tuple(t for _, t in driven if t is not None), item.candidates,
+                                      query=item.query if li == 0 else None))
         except (LLMCallError, EngineError) as exc:
             result.error = redact(str(exc))  # persisted in predictions, metrics, the study
+            if tracer is not None:
+                tracer(LayerTrace(ex.id, li, (), (), query=item.query if li == 0 else None, error=result.error))
             return result
         if item.candidates:
             result.output = item.candidates[0].text  # deterministic final-answer rule
@@ -101,8 +117,9 @@ class Pipeline:
         return result
 
     async def _drive(self, layer: int, cid: str, comp: Component, item: Item, client: LLMClient,
-                     result: ExampleResult) -> Item:
-        notes = Notes()
+                     result: ExampleResult, traced: bool = False) -> tuple[Item, ComponentTrace | None]:
+        notes = Notes(keep_details=traced)
+        calls: list[dict[str, Any]] = []
         steps = comp.run(item, notes)
         try:
             step = next(steps)
@@ -112,6 +129,8 @@ class Pipeline:
                     requests, answers = await self._first_finished(step, client)
                 else:
                     requests, answers = step, await self._fulfil_all(step, client)
+                if traced:
+                    calls += (call_dict(req, done) for req, done in zip(requests, answers, strict=True))
                 for req, done in zip(requests, answers, strict=True):
                     if isinstance(req, Request) and isinstance(done, Completion):
                         rec = CallRecord(result.id, layer, cid, req.model, done.prompt_tokens,
@@ -121,7 +140,10 @@ class Pipeline:
                 step = steps.send([a.text if isinstance(a, Completion) else a for a in answers])
         except StopIteration as stop:
             out: Item = stop.value
-            return out
+            if not traced:
+                return out, None
+            return out, ComponentTrace(cid, comp.params.type, out.candidates, notes.details,
+                                       dict(notes.fallbacks), tuple(calls))
         finally:
             result.usage.add_fallbacks(cid, notes.fallbacks)
 

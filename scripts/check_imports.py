@@ -22,7 +22,7 @@ LAYERS = [
     {"llm"},
     {"sandbox"},
     {"components"},
-    {"pipeline", "tasks", "coverage"},
+    {"pipeline", "tasks", "coverage", "trace"},
     {"evaluate", "runs"},
     {"search"},
     {"cluster", "serve"},

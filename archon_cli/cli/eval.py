@@ -10,6 +10,7 @@ import typer
 
 from archon_cli.cli.judge import FIELD_HELP, JUDGE_ALIAS, JUDGE_HELP, JudgeMode, scorer_option, scorer_options
 from archon_cli.cli.output import console, evaluation_dict, print_json, progress, styled, usage_line
+from archon_cli.cli.trace_view import TRACE_FILE_HELP, TRACE_HELP, render_trace, write_trace
 from archon_cli.components.validate import load_pipeline
 from archon_cli.config.pipeline import ModelSpec
 from archon_cli.evaluate import evaluate
@@ -19,6 +20,7 @@ from archon_cli.pipeline import Pipeline
 from archon_cli.tasks import SCORERS
 from archon_cli.tasks.files import parse_field_mapping
 from archon_cli.tasks.loading import load_examples
+from archon_cli.trace import TraceRecorder
 
 
 def register(app: typer.Typer) -> None:
@@ -42,6 +44,8 @@ def eval_command(
         help="also score every first-layer candidate: coverage = the share of examples a perfect selector "
              "would get right (judge scorers: one judge call per candidate)")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document on stdout instead")] = False,
+    trace: Annotated[bool, typer.Option("--trace", help=TRACE_HELP)] = False,
+    trace_file: Annotated[Path | None, typer.Option("--trace-file", help=TRACE_FILE_HELP)] = None,
 ) -> None:
     """Evaluate a pipeline on a dataset: accuracy with a 95% CI, coverage of the first layer's
     candidates, and cost per query."""
@@ -55,11 +59,18 @@ def eval_command(
             scorer_options(judge_model, judge_mode, workers=4, client=client) as options, \
             progress(err, len(examples)) as advance:
         score_fn = SCORERS.get(scorer or default_scorer)(options)
-        evaluation = evaluate(pipe, examples, score_fn, client, on_done=lambda _r: advance(), coverage=coverage)
+        recorder = TraceRecorder() if trace or trace_file is not None else None
+        evaluation = evaluate(pipe, examples, score_fn, client, on_done=lambda _r: advance(), coverage=coverage,
+                              tracer=recorder)
+    records = recorder.records([ex.id for ex in examples]) if recorder is not None else []
+    if trace:
+        typer.echo(render_trace(records), err=True, nl=False)
     if as_json:
         print_json({"pipeline": spec.name, "dataset": dataset} | evaluation_dict(evaluation))
         if output is not None:
             _write_predictions(output, examples, evaluation)
+        if trace_file is not None:
+            write_trace(trace_file, records)
         return
     out = console()
     est = evaluation.estimate
@@ -74,6 +85,8 @@ def eval_command(
     out.print(usage_line(evaluation.usage, evaluation.wall_s))
     if output is not None:  # after the result is shown: a full disk must not lose a finished evaluation
         _write_predictions(output, examples, evaluation)
+    if trace_file is not None:
+        write_trace(trace_file, records)
 
 
 def _write_predictions(path: Path, examples, evaluation) -> None:  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from archon_cli.cli.output import console, usage_line
+from archon_cli.cli.trace_view import TRACE_FILE_HELP, TRACE_HELP, render_trace, write_trace
 from archon_cli.components.state import ExampleInput
 from archon_cli.components.validate import load_pipeline
 from archon_cli.errors import ConfigError
@@ -16,6 +17,7 @@ from archon_cli.llm.session import open_client
 from archon_cli.llm.usage import Usage
 from archon_cli.pipeline import Pipeline
 from archon_cli.tasks.files import jsonl_objects
+from archon_cli.trace import TraceRecorder
 
 if TYPE_CHECKING:
     from archon_cli.components.state import ExampleInput
@@ -30,6 +32,8 @@ def run(
     prompt: str | None = typer.Option(None, "--prompt", "-p", help="one prompt to answer"),
     input: Path | None = typer.Option(None, "--input", "-i", help="JSONL file, one {\"prompt\": ...} per line"),
     no_cache: bool = typer.Option(False, "--no-cache", help="call the engines even for cached requests"),
+    trace: bool = typer.Option(False, "--trace", help=TRACE_HELP),
+    trace_file: Path | None = typer.Option(None, "--trace-file", help=TRACE_FILE_HELP),
 ) -> None:
     """Answer a prompt (or a JSONL file of prompts) with a pipeline."""
     if (prompt is None) == (input is None):
@@ -40,8 +44,15 @@ def run(
     else:
         assert prompt is not None
         examples = [ExampleInput.from_prompt("prompt", prompt)]
+    recorder = TraceRecorder() if trace or trace_file is not None else None
     with open_client(spec.models, use_cache=not no_cache) as client:
-        results = Pipeline(spec).run(examples, client)
+        results = Pipeline(spec).run(examples, client, tracer=recorder)
+    if recorder is not None:
+        records = recorder.records([ex.id for ex in examples])
+        if trace:
+            typer.echo(render_trace(records), err=True, nl=False)
+        if trace_file is not None:
+            write_trace(trace_file, records)
     out = console()
     total = Usage()
     for res in results:

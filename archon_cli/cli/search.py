@@ -53,6 +53,8 @@ def search(
     resume: Path | None = typer.Option(None, "--resume", help="continue the run in this directory"),
     ray_address: str | None = typer.Option(None, "--ray-address", help="join this Ray cluster (HOST:PORT)"),
     no_verdict: bool = typer.Option(False, "--no-verdict", help="skip the held-out comparison with baselines"),
+    trace: bool = typer.Option(False, "--trace", help="write each trial's pipeline trace to trials/NNNN/trace.jsonl "
+                               "(every layer's candidates, critiques, rankings, per example); sets search.trace"),
 ) -> None:
     """Search for the best architecture under the config's budget; writes a run directory."""
     from rich.live import Live
@@ -65,8 +67,9 @@ def search(
     else:
         raise ConfigError("give a search config, or --resume RUN_DIR")
     updates: dict[str, object] = {}
-    if trials is not None:
-        updates["search"] = cfg.search.model_copy(update={"trials": trials})
+    search_updates = {k: v for k, v in (("trials", trials), ("trace", trace or None)) if v is not None}
+    if search_updates:
+        updates["search"] = cfg.search.model_copy(update=search_updates)
     execution = {k: v for k, v in (("workers", workers), ("executor", executor), ("ray_address", ray_address))
                  if v is not None}
     if execution:

@@ -81,5 +81,7 @@ class AdaptiveVote(Component):
             answers += [extract_answer(t) for t in replies]
             if decided(answers, p.max_samples - len(texts), p.stop, p.confidence):
                 break
-        order = vote_order(texts)
+        order = vote_order(texts, answers=answers)
+        notes.detail("answers", [answers[i] for i in order])  # in output order, like the candidates
+        notes.detail("samples", len(texts))
         return replace(item, candidates=tuple(Candidate(texts[i]) for i in order))

@@ -13,10 +13,13 @@ from archon_cli.components.state import Item, Notes
 from archon_cli.config.pipeline import ComponentParams
 
 
-def vote_order(texts: Sequence[str], weights: Sequence[float] | None = None) -> list[int]:
+def vote_order(texts: Sequence[str], weights: Sequence[float] | None = None,
+               answers: Sequence[str] | None = None) -> list[int]:
     """Indices of `texts` by the (weighted) votes their final answer got, most first. Ties go to
-    the answer seen first, then to input order, so the result is deterministic."""
-    answers = [extract_answer(t) for t in texts]
+    the answer seen first, then to input order, so the result is deterministic. `answers`: the
+    texts' final answers when the caller has extracted them already."""
+    if answers is None:
+        answers = [extract_answer(t) for t in texts]
     votes: dict[str, float] = {}
     first_seen: dict[str, int] = {}
     for i, answer in enumerate(answers):
@@ -40,6 +43,10 @@ class MajorityVote(Component):
         return n_in
 
     def run(self, item: Item, notes: Notes) -> Steps:
-        ranked = vote_order([c.text for c in item.candidates])
+        texts = [c.text for c in item.candidates]
+        answers = [extract_answer(t) for t in texts]
+        ranked = vote_order(texts, answers=answers)
+        notes.detail("answers", answers)
+        notes.detail("ranking", [i + 1 for i in ranked])
         return replace(item, candidates=tuple(item.candidates[i] for i in ranked))
         yield []  # pragma: no cover - makes this a generator like every component

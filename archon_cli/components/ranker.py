@@ -47,5 +47,7 @@ class Ranker(LLMComponent):
             if order is None:
                 notes.fallback("unparsed_ranking")
                 order = list(range(len(cands)))
+            notes.detail("ranking", [i + 1 for i in order])
             cands = tuple(cands[i] for i in order)
+        notes.detail("kept", min(self.params.top_k, len(cands)))
         return replace(item, candidates=cands[: self.params.top_k])

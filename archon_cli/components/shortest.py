@@ -34,5 +34,6 @@ class Shortest(Component):
 
     def run(self, item: Item, notes: Notes) -> Steps:
         order = sorted(range(len(item.candidates)), key=lambda i: (len(item.candidates[i].text.strip()), i))
+        notes.detail("ranking", [i + 1 for i in order[: self.params.top_k]])
         return replace(item, candidates=tuple(item.candidates[i] for i in order[: self.params.top_k]))
         yield []  # pragma: no cover - makes this a generator like every component

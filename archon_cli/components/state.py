@@ -4,6 +4,7 @@ cannot drift out of line when a layer reorders, filters or fuses candidates."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from archon_cli.llm.types import Message, Request
 
@@ -78,9 +79,20 @@ class FirstFinished:
 @dataclass
 class Notes:
     """What a component reports besides its output: fallbacks taken when a model ignored the
-    requested format (counted per component in the usage record)."""
+    requested format (counted per component in the usage record), and, when the run is traced
+    (`keep_details`), what it decided on the way: a ranking, scores, verdicts (`detail`).
+
+    Details are JSON-ready values; candidate positions in them are 1-based, in the order the
+    component received its candidates (the `[1]`, `[2]` numbering of the prompts)."""
 
     fallbacks: dict[str, int] = field(default_factory=dict)
+    keep_details: bool = False
+    details: dict[str, Any] = field(default_factory=dict)
 
     def fallback(self, reason: str) -> None:
         self.fallbacks[reason] = self.fallbacks.get(reason, 0) + 1
+
+    def detail(self, key: str, value: Any) -> None:
+        """Keep `value` for the trace; nothing is kept when the run is not traced."""
+        if self.keep_details:
+            self.details[key] = value

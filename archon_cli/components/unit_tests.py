@@ -50,6 +50,7 @@ class UnitTestGenerator(LLMComponent):
         if tests is None:
             notes.fallback("unparsed_tests")
             tests = [text.strip() or "The answer is correct."]
+        notes.detail("tests", tests)
         return replace(item, unit_tests=tuple(tests))
 
 

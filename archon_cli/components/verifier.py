@@ -53,14 +53,16 @@ class Verifier(LLMComponent):
                          schema_max_tokens=structured.reply_tokens())
             for u, r in zip(firsts, reasons, strict=True)
         ]
-        keep = []
+        keep, judged = [], []
         for cand, text in zip(cands, verdicts, strict=True):
             verdict = parse_verdict(text)
             if verdict is None:
                 notes.fallback("unparsed_verdict")
                 verdict = True
+            judged.append(verdict)
             if verdict:
                 keep.append(cand)
+        notes.detail("verdicts", judged)
         if not keep:
             notes.fallback("none_verified")
             keep = list(cands)

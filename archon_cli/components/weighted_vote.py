@@ -55,4 +55,6 @@ class WeightedVote(LLMComponent):
                 value = NEUTRAL
             weights.append(float(value))
         order = vote_order([c.text for c in cands], weights)
+        notes.detail("scores", weights)
+        notes.detail("ranking", [i + 1 for i in order])
         return replace(item, candidates=tuple(cands[i] for i in order))

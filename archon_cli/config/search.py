@@ -84,6 +84,9 @@ class SearchSettings(Strict):
     seed_architectures: Bool = True  # enqueue single / best-of-n / MoA / Archon first when expressible
     fidelity: Fidelity = Fidelity()
     verdict: VerdictSettings = VerdictSettings()
+    # Write each trial's pipeline trace (every layer's candidates, critiques, rankings, scores and
+    # calls, per example) to trials/NNNN/trace.jsonl. Large: for looking inside a few trials.
+    trace: Bool = False
 
     @model_validator(mode="after")
     def _objectives(self) -> SearchSettings:

@@ -170,7 +170,7 @@ class _Loop:
             write_spec(self.run_dir, trial, spec)
             job = TrialJob(trial.number, spec, self.examples, self.scorer, tuple(self.cfg.search.fidelity.rungs),
                            self.cfg.search.fidelity.eta, self.competitors(trial.number),
-                           self.cfg.budget.calls_per_query)
+                           self.cfg.budget.calls_per_query, trace=self.cfg.search.trace)
             self.executor.submit(job)
             self.trials[trial.number] = trial
             self.submitted_at[trial.number] = time.monotonic()

@@ -27,6 +27,7 @@ from archon_cli.llm.usage import Usage
 from archon_cli.pipeline import ExampleResult, Pipeline
 from archon_cli.redact import error_text, redact
 from archon_cli.tasks.base import Example, Scorer
+from archon_cli.trace import TraceRecorder
 
 State = Literal["complete", "pruned", "infeasible", "fail"]
 
@@ -44,6 +45,7 @@ class TrialJob:
     # Scores other trials had reached at each rung size when this one was submitted.
     competitors: dict[int, tuple[float, ...]] = field(default_factory=dict)
     calls_budget: int | None = None
+    trace: bool = False  # keep the pipeline trace of every example (TrialOutcome.trace)
 
 
 @dataclass
@@ -70,6 +72,8 @@ class TrialOutcome:
     usage: Usage = field(default_factory=Usage)
     predictions: list[dict[str, Any]] = field(default_factory=list)
     traceback: str | None = None
+    # With TrialJob.trace: one record per example seen and layer (archon_cli/trace.py), in example order.
+    trace: list[dict[str, Any]] = field(default_factory=list)
 
     def cost(self, objective: Objective) -> float:
         n = max(1, self.n_examples)
@@ -156,24 +160,29 @@ async def run_trial(job: TrialJob, client: LLMClient | None, report: Report | No
                     evaluate: EvaluateChunk | None = None) -> TrialOutcome:
     """Evaluate `job.spec` on growing prefixes of `job.examples` (incrementally: each rung only
     runs the new examples), reporting progress after every example. `evaluate` replaces running
-    the pipeline with `client`."""
+    the pipeline with `client` (and then nothing is traced)."""
     try:
         pipeline = Pipeline(job.spec)
         estimate = pipeline.estimate_calls()
     except Exception as exc:  # trial boundary: a component that cannot even be built
         return TrialOutcome("fail", f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+    recorder = None
     if evaluate is None:
         if client is None:
             raise TypeError("run_trial needs an LLM client or an evaluate function")
+        recorder = TraceRecorder() if job.trace else None
 
         def evaluate(chunk: Sequence[Example], on_done: Callable[[ExampleResult], None]) -> Awaitable[Evaluation]:
-            return aevaluate(pipeline, chunk, job.scorer, client, on_done=on_done)
+            return aevaluate(pipeline, chunk, job.scorer, client, on_done=on_done, tracer=recorder)
     out = TrialOutcome("complete", calls_per_query=estimate.calls)
     if job.calls_budget is not None and estimate.calls > job.calls_budget:
         out.state, out.reason = "infeasible", f"{estimate.calls} calls per query > budget {job.calls_budget}"
         return out
     with metered() as spend:
-        return await _rungs(job, evaluate, out, TrialProgress(job.number, len(job.examples), usage=spend), report)
+        out = await _rungs(job, evaluate, out, TrialProgress(job.number, len(job.examples), usage=spend), report)
+    if recorder is not None:
+        out.trace = [r.to_dict() for r in recorder.records([ex.id for ex in job.examples])]
+    return out
 
 
 async def _rungs(job: TrialJob, evaluate: EvaluateChunk, out: TrialOutcome, progress: TrialProgress,

@@ -96,6 +96,8 @@ def _write_files(run: RunDir, trial: Any, outcome: TrialOutcome) -> None:
         return  # failed before a spec existed: the study attrs say why
     if (tdir / "pipeline.yaml").is_file():
         run.write_jsonl(tdir / "predictions.jsonl", outcome.predictions)
+        if outcome.trace:
+            run.write_jsonl(tdir / "trace.jsonl", outcome.trace)
     if outcome.traceback:
         atomic_write_text(tdir / "traceback.txt", outcome.traceback)
     run.write_json(tdir / "metrics.json", outcome.metrics() | {"trial": trial.number, "params": trial.params})
