@@ -2,6 +2,11 @@
 
 Pipelines: calls-per-query estimate. Search configs and spaces: the space's size and its
 calls-per-query range (by enumerating it), and for a config the task split and budget.
+
+A hosted model whose API key is not in the environment is an error (exit 2, the variable
+named), as `archon run`/`eval`/`search` would stop on it: "valid" means the file runs here.
+`--skip-keys` checks the file alone (a CI job or a laptop without the keys). A space file's
+models are checked too when it names them.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from archon_cli.config.loader import read_yaml
 from archon_cli.config.pipeline import ModelSpec
 from archon_cli.config.search import is_search_config, is_space, parse_search_config
 from archon_cli.config.space import SpaceSpec, parse_space
+from archon_cli.llm.credentials import require_credentials
 from archon_cli.pipeline import Pipeline
 from archon_cli.search.objective import rung_sizes
 from archon_cli.search.preflight import check_search_config, check_space, referenced_aliases
@@ -27,19 +33,24 @@ def register(app: typer.Typer) -> None:
     app.command()(validate)
 
 
-def validate(file: Path = typer.Argument(..., help="a pipeline YAML, search config or search space")) -> None:
+def validate(file: Path = typer.Argument(..., help="a pipeline YAML, search config or search space"),
+             skip_keys: bool = typer.Option(False, "--skip-keys",
+                                            help="do not require hosted models' API keys in the environment"),
+             ) -> None:
     """Check a file and print its calls-per-query estimate (zero model calls)."""
     data = read_yaml(file)
     if is_search_config(data):
-        _search_config(file, data)
+        _search_config(file, data, keys=not skip_keys)
     elif is_space(data):
-        _space(file, data)
+        _space(file, data, keys=not skip_keys)
     else:
-        _pipeline(file, data)
+        _pipeline(file, data, keys=not skip_keys)
 
 
-def _pipeline(file: Path, data: object) -> None:
+def _pipeline(file: Path, data: object, *, keys: bool) -> None:
     spec = parse_pipeline(data, file)
+    if keys:
+        require_credentials(spec.models)
     est = Pipeline(spec).estimate_calls()
     bound = "" if est.exact else " (upper bound: a verifier, an adaptive vote or the examples decide the rest)"
     out = console()
@@ -56,8 +67,10 @@ def _print_space(label: str, space: SpaceSpec, s: SpaceSummary) -> None:
         out.print(f"calls per query: {s.calls_min}–{s.calls_max}")
 
 
-def _space(file: Path, data: object) -> None:
+def _space(file: Path, data: object, *, keys: bool) -> None:
     space = parse_space(data, file)
+    if keys:
+        require_credentials(space.models)
     # A space without models is completed by a search config; check it with the embedded model
     # standing in for every alias the space names.
     stand_in = ModelSpec(model="local/smollm2-135m")
@@ -71,9 +84,10 @@ def _warn_baselines(space: SpaceSpec, models: dict[str, ModelSpec], calls_budget
         console(stderr=True).print(f"warning: {warning}", soft_wrap=True, markup=False)
 
 
-def _search_config(file: Path, data: object) -> None:
+def _search_config(file: Path, data: object, *, keys: bool) -> None:
     cfg = parse_search_config(data, file)
-    summary = check_search_config(cfg, file)  # everything `archon search` checks before it writes a run dir
+    # everything `archon search` checks before it writes a run dir
+    summary = check_search_config(cfg, file, credentials=keys)
     _print_space(f"{file}: valid search config '{cfg.name}'", cfg.resolved_space(), summary)
     t, b, s = cfg.task, cfg.budget, cfg.search
     out = console()
