@@ -60,6 +60,13 @@ def eval_command(
             _progress(err, len(examples)) as advance:
         score_fn = SCORERS.get(scorer or default_scorer)(options)
         evaluation = evaluate(pipe, examples, score_fn, client, on_done=lambda _r: advance(), coverage=coverage)
+    if output is not None and evaluation.results and evaluation.failed == len(evaluation.results):
+        _write_predictions(output, examples, evaluation)  # the errors, one per example, to look at
+    evaluation.require_answers()  # every example failed: exit 1 with the cause, no accuracy printed
+    if evaluation.failed:
+        err.print(f"{evaluation.failed} of {len(evaluation.results)} examples failed (not in the accuracy); "
+                  f"first: {next(r.error for r in evaluation.results if r.error is not None)}",
+                  soft_wrap=True, markup=False, style="yellow")
     if as_json:
         print(json.dumps(_summary(spec.name, dataset, evaluation), ensure_ascii=False))
         if output is not None:
@@ -68,16 +75,21 @@ def eval_command(
     out = console()
     est = evaluation.estimate
     pq = evaluation.per_query()
-    out.print(f"[bold]{spec.name}[/] on {dataset}: accuracy {est}")
+    out.print(f"[bold]{spec.name}[/] on {dataset}: accuracy {est}{_beside(evaluation)}")
     if (cov := evaluation.coverage) is not None:
         out.print(f"coverage of the first layer's candidates {cov}")
     out.print(f"per query: {pq['calls']:.1f} calls, {pq['prompt_tokens']:.0f} tokens in / "
               f"{pq['completion_tokens']:.0f} out, ${pq['usd']:.5f}")
-    if evaluation.failed or evaluation.score_errors:
-        out.print(f"[yellow]{evaluation.failed} examples failed, {len(evaluation.score_errors)} unscored[/]")
     out.print(usage_line(evaluation.usage, evaluation.wall_s))
     if output is not None:  # after the result is shown: a full disk must not lose a finished evaluation
         _write_predictions(output, examples, evaluation)
+
+
+def _beside(evaluation: Evaluation) -> str:
+    """What the accuracy leaves out, said beside it: failed and unscored examples."""
+    left_out = [f"{n} {what}" for n, what in ((evaluation.failed, "failed"),
+                                             (len(evaluation.score_errors), "unscored")) if n]
+    return f" · {', '.join(left_out)} of {len(evaluation.results)} not counted" if left_out else ""
 
 
 def _summary(name: str, dataset: str, evaluation: Evaluation) -> dict[str, Any]:
@@ -87,7 +99,7 @@ def _summary(name: str, dataset: str, evaluation: Evaluation) -> dict[str, Any]:
     cov = evaluation.coverage
     return {"pipeline": name, "dataset": dataset, "examples": len(evaluation.results),
             "accuracy": estimate(evaluation.estimate), "coverage": estimate(cov) if cov is not None else None,
-            "per_query": evaluation.per_query(), "failed": evaluation.failed,
+            "scored": evaluation.estimate.n, "per_query": evaluation.per_query(), "failed": evaluation.failed,
             "unscored": len(evaluation.score_errors), "wall_s": evaluation.wall_s,
             "usage": evaluation.usage.to_dict()}
 

@@ -29,7 +29,13 @@ def replay(
     result = replay_trial(Path(run_dir), trial, split, limit, with_baselines=baselines)
     out = console()
     est = result.evaluation.estimate
-    out.print(f"trial {result.trial} ({result.spec.name}) on the {split} split: accuracy {est}", markup=False)
+    failed = result.evaluation.failed
+    beside = f" · {failed} failed of {len(result.evaluation.results)} not counted" if failed else ""
+    out.print(f"trial {result.trial} ({result.spec.name}) on the {split} split: accuracy {est}{beside}", markup=False)
+    if failed:
+        first = next(r.error for r in result.evaluation.results if r.error is not None)
+        console(stderr=True).print(f"{failed} examples failed (not in the accuracy); first: {first}",
+                                   soft_wrap=True, markup=False, style="yellow")
     pq = result.evaluation.per_query()
     out.print(f"per query: {pq['calls']:.1f} calls, {pq['prompt_tokens']:.0f} tokens in / "
               f"{pq['completion_tokens']:.0f} out")

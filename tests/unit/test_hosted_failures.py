@@ -6,6 +6,7 @@ rate limit's Retry-After sets the wait, within the call's deadline. No network: 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -28,6 +29,9 @@ from archon_cli.llm.providers.base import retry_after_s
 from archon_cli.llm.providers.litellm_provider import import_litellm
 from archon_cli.llm.types import Message, Request
 from archon_cli.redact import SECRET_ENV
+from tests.conftest import fake_pipeline
+from tests.fakes import FakeLLM
+from tests.search_helpers import search_config
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTED = {"m": {"model": "openai/gpt-4o-mini"}}
@@ -249,3 +253,96 @@ def test_retry_after_forms() -> None:
     assert retry_after_s({"retry-after": "Wed, 21 Oct 2015 07:28:00 GMT"}) == 0.0  # a date in the past
     assert retry_after_s({"retry-after": "soon"}) is None
     assert retry_after_s(None) is None and retry_after_s({}) is None
+
+
+# --- 3. failures on stderr, accuracy over the examples scored, exit 1 when none was ---------------
+
+QUESTIONS = [{"id": f"q{i}", "input": f"Question {i}: what is {i}?", "reference": str(i)} for i in range(4)]
+
+
+def _questions(tmp_path: Path) -> Path:
+    path = tmp_path / "questions.jsonl"
+    path.write_text("".join(json.dumps(q) + "\n" for q in QUESTIONS))
+    return path
+
+
+def test_eval_where_every_example_fails_exits_1_with_the_cause(tmp_path: Path, litellm_script: Any,
+                                                               waits: list[float],
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    fake = litellm_script(_status_error("AuthenticationError", 401))
+    preds = tmp_path / "preds.jsonl"
+    code = main(["eval", str(_pipeline(tmp_path)), "--dataset", str(_questions(tmp_path)), "--scorer", "numeric",
+                 "-o", str(preds)])
+    captured = capsys.readouterr()
+    err = " ".join(captured.err.split())
+    assert code == 1
+    assert "every one of the 4 examples failed" in err and "AuthenticationError" in err
+    assert "accuracy" not in captured.out and "sk-test" not in captured.err + captured.out
+    assert fake.calls == 4 and waits == []  # one call per example, none retried
+    assert all(json.loads(line)["error"] for line in preds.read_text().splitlines())
+
+
+def _fail_on_question_0(messages: list[dict[str, str]], sampling: dict[str, Any]) -> str:
+    text = messages[-1]["content"]
+    if "Question 0" in text:
+        raise LLMCallError("fake: AuthenticationError (not retried): bad key")
+    return "The answer is " + text.split("Question ")[1].split(":")[0]
+
+
+def test_eval_accuracy_is_over_the_scored_examples_with_the_failed_beside(
+        tmp_path: Path, fake_llm: type[FakeLLM], capsys: pytest.CaptureFixture[str]) -> None:
+    fake_llm.reset(_fail_on_question_0)
+    pipe = tmp_path / "fake.yaml"
+    pipe.write_text(yaml.safe_dump(fake_pipeline([{"type": "generator", "model": "m"}])))
+    assert main(["eval", str(pipe), "--dataset", str(_questions(tmp_path)), "--scorer", "numeric",
+                 "--no-coverage", "--json"]) == 0
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
+    assert doc["accuracy"]["mean"] == 1.0 and doc["scored"] == 3 and doc["failed"] == 1  # not 0.75
+    assert "1 of 4 examples failed" in captured.err and "bad key" in captured.err
+    assert main(["eval", str(pipe), "--dataset", str(_questions(tmp_path)), "--scorer", "numeric",
+                 "--no-coverage"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "accuracy 1.000" in out and "1 failed of 4 not counted" in out
+
+
+def test_run_prints_failures_on_stderr_and_answers_on_stdout(tmp_path: Path, fake_llm: type[FakeLLM],
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    fake_llm.reset(_fail_on_question_0)
+    pipe = tmp_path / "fake.yaml"
+    pipe.write_text(yaml.safe_dump(fake_pipeline([{"type": "generator", "model": "m"}])))
+    prompts = tmp_path / "prompts.jsonl"
+    prompts.write_text('{"id": "a", "prompt": "Question 0: x"}\n{"id": "b", "prompt": "Question 1: y"}\n')
+    assert main(["run", str(pipe), "--input", str(prompts)]) == 1
+    captured = capsys.readouterr()
+    assert [json.loads(line) for line in captured.out.splitlines()] == [{"id": "b", "output": "The answer is 1"}]
+    assert "a: failed:" in captured.err and "bad key" in captured.err
+    assert main(["run", str(pipe), "--prompt", "Question 0: x"]) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and "every one of the 1 prompts failed" in captured.err
+
+
+def test_score_leaves_null_outputs_out_of_the_accuracy(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text('{"id": "q0", "output": null}\n{"id": "q1", "output": "1"}\n')
+    assert main(["score", str(_questions(tmp_path)), "--predictions", str(preds), "--scorer", "numeric"]) == 0
+    out = " ".join(capsys.readouterr().out.split())  # rich wraps at the terminal's width
+    assert "accuracy 1.000" in out and "1 failed (output null) not counted" in out
+    preds.write_text('{"id": "q0", "output": null}\n')
+    assert main(["score", str(_questions(tmp_path)), "--predictions", str(preds), "--scorer", "numeric"]) == 1
+    assert "no accuracy" in capsys.readouterr().err
+
+
+def test_a_search_without_the_key_stops_before_its_run_dir(tmp_path: Path, no_keys: None, litellm_script: Any,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    fake = litellm_script("never")
+    config = search_config(tmp_path, model="openai/gpt-4o-mini")
+    assert main(["validate", str(config)]) == 2
+    assert "models.m (openai/gpt-4o-mini): OPENAI_API_KEY is not set" in capsys.readouterr().err
+    assert main(["validate", str(config), "--skip-keys"]) == 0
+    capsys.readouterr()
+    start = time.perf_counter()
+    assert main(["search", str(config)]) == 2
+    assert time.perf_counter() - start < 2.0
+    assert "OPENAI_API_KEY is not set" in capsys.readouterr().err
+    assert not (tmp_path / "runs").exists() and fake.calls == 0
