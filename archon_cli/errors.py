@@ -46,6 +46,11 @@ class PromptError(ConfigError):
     """A component's prompt file or one of its template variables is missing."""
 
 
+class MissingCredentials(ConfigError):
+    """A hosted model's key variable is not set: checked before the first call, so nothing is
+    retried or spent (exit 2). The message names the variable, never a value."""
+
+
 class DatasetError(ArchonError):
     """A dataset could not be loaded; bad rows name their line (exit 2)."""
 
@@ -65,6 +70,11 @@ class RunStateError(ArchonError):
 
 class LLMCallError(ArchonError):
     """An LLM call failed after all retries."""
+
+
+class EvaluationFailed(ArchonError):
+    """Every example of an evaluation failed, so there is no accuracy to report; the message
+    gives the most common cause (exit 1)."""
 
 
 class EngineError(ArchonError):

@@ -1,13 +1,21 @@
-"""Evaluate one pipeline on examples with a scorer: the unit of work of eval, search and replay."""
+"""Evaluate one pipeline on examples with a scorer: the unit of work of eval, search and replay.
+
+An example whose pipeline failed (an LLM call that failed for good, a component error) has no
+score: accuracy is over the examples scored, and `failed` is reported beside it. (A search
+trial counts a failed example as a wrong answer: search/objective.py.) When every example
+failed there is no accuracy at all: `require_answers` raises EvaluationFailed (exit 1).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from archon_cli.coverage import best, score_candidates
+from archon_cli.errors import EvaluationFailed
 from archon_cli.llm.client import LLMClient
 from archon_cli.llm.usage import Usage
 from archon_cli.pipeline import ExampleResult, Pipeline, Tracer
@@ -18,7 +26,8 @@ from archon_cli.tasks.base import Example, ScoreError, Scorer
 @dataclass
 class Evaluation:
     results: list[ExampleResult]
-    # None where the output could not be judged (excluded from the mean, counted as unscored).
+    # None where the example failed (no output: counted in `failed`) or its output could not be
+    # judged (in `score_errors`): excluded from the mean either way.
     scores: list[float | None]
     score_errors: dict[str, str] = field(default_factory=dict)
     wall_s: float = 0.0
@@ -35,6 +44,11 @@ class Evaluation:
     @property
     def failed(self) -> int:
         return sum(1 for r in self.results if r.error is not None)
+
+    def require_answers(self, what: str = "example") -> None:
+        """Raise EvaluationFailed when there were examples and every one failed."""
+        if self.results and self.failed == len(self.results):
+            raise EvaluationFailed(all_failed_message([r.error for r in self.results], what))
 
     @property
     def estimate(self) -> Estimate:
@@ -73,7 +87,7 @@ async def aevaluate(pipeline: Pipeline, examples: Sequence[Example], scorer: Sco
     scored = iter(await asyncio.to_thread(scorer.score_outputs, answered))
     for ex, res in zip(examples, results, strict=True):
         if res.output is None:
-            evaluation.scores.append(0.0)  # no answer is a wrong answer
+            evaluation.scores.append(None)  # failed: counted in `failed`, not averaged in as a 0
             continue
         value = next(scored)
         if isinstance(value, ScoreError):
@@ -85,3 +99,11 @@ async def aevaluate(pipeline: Pipeline, examples: Sequence[Example], scorer: Sco
         per_candidate = await asyncio.to_thread(score_candidates, examples, [r.first_layer for r in results], scorer)
         evaluation.coverage_scores = [best(s) for s in per_candidate]
     return evaluation
+
+
+def all_failed_message(errors: Sequence[str | None], what: str = "example") -> str:
+    """'every one of the N examples failed: CAUSE' with the most common cause (and how many)."""
+    causes = Counter(e for e in errors if e is not None)
+    cause, count = causes.most_common(1)[0] if causes else ("no error recorded", 0)
+    share = "" if count == len(errors) else f" ({count} of them; {len(causes) - 1} other causes)"
+    return f"every one of the {len(errors)} {what}s failed, so there is no accuracy{share}: {cause}"

@@ -13,7 +13,7 @@ from archon_cli.cli.output import console, evaluation_dict, print_json, progress
 from archon_cli.cli.trace_view import TRACE_FILE_HELP, TRACE_HELP, render_trace, write_trace
 from archon_cli.components.validate import load_pipeline
 from archon_cli.config.pipeline import ModelSpec
-from archon_cli.evaluate import evaluate
+from archon_cli.evaluate import Evaluation, evaluate
 from archon_cli.fsutil import atomic_write_text
 from archon_cli.llm.session import open_client
 from archon_cli.pipeline import Pipeline
@@ -65,6 +65,13 @@ def eval_command(
     records = recorder.records([ex.id for ex in examples]) if recorder is not None else []
     if trace:
         typer.echo(render_trace(records), err=True, nl=False)
+    if output is not None and evaluation.results and evaluation.failed == len(evaluation.results):
+        _write_predictions(output, examples, evaluation)  # the errors, one per example, to look at
+    evaluation.require_answers()  # every example failed: exit 1 with the cause, no accuracy printed
+    if evaluation.failed:
+        err.print(f"{evaluation.failed} of {len(evaluation.results)} examples failed (not in the accuracy); "
+                  f"first: {next(r.error for r in evaluation.results if r.error is not None)}",
+                  style="yellow")
     if as_json:
         print_json({"pipeline": spec.name, "dataset": dataset} | evaluation_dict(evaluation))
         if output is not None:
@@ -75,18 +82,23 @@ def eval_command(
     out = console()
     est = evaluation.estimate
     pq = evaluation.per_query()
-    out.print(styled((spec.name, "bold"), f" on {dataset}: accuracy {est}"))
+    out.print(styled((spec.name, "bold"), f" on {dataset}: accuracy {est}{_beside(evaluation)}"))
     if (cov := evaluation.coverage) is not None:
         out.print(f"coverage of the first layer's candidates {cov}")
     out.print(f"per query: {pq['calls']:.1f} calls, {pq['prompt_tokens']:.0f} tokens in / "
               f"{pq['completion_tokens']:.0f} out, ${pq['usd']:.5f}")
-    if evaluation.failed or evaluation.score_errors:
-        out.print(f"{evaluation.failed} examples failed, {len(evaluation.score_errors)} unscored", style="yellow")
     out.print(usage_line(evaluation.usage, evaluation.wall_s))
     if output is not None:  # after the result is shown: a full disk must not lose a finished evaluation
         _write_predictions(output, examples, evaluation)
     if trace_file is not None:
         write_trace(trace_file, records)
+
+
+def _beside(evaluation: Evaluation) -> str:
+    """What the accuracy leaves out, said beside it: failed and unscored examples."""
+    left_out = [f"{n} {what}" for n, what in ((evaluation.failed, "failed"),
+                                             (len(evaluation.score_errors), "unscored")) if n]
+    return f" · {', '.join(left_out)} of {len(evaluation.results)} not counted" if left_out else ""
 
 
 def _write_predictions(path: Path, examples, evaluation) -> None:  # type: ignore[no-untyped-def]

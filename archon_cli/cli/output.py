@@ -73,8 +73,8 @@ def evaluation_dict(evaluation: Evaluation) -> dict[str, Any]:
     cov = evaluation.coverage
     return {"examples": len(evaluation.results), "accuracy": evaluation.estimate.to_dict(),
             "coverage": cov.to_dict() if cov is not None else None, "per_query": evaluation.per_query(),
-            "failed": evaluation.failed, "unscored": len(evaluation.score_errors), "wall_s": evaluation.wall_s,
-            "usage": evaluation.usage.to_dict()}
+            "scored": evaluation.estimate.n, "failed": evaluation.failed, "unscored": len(evaluation.score_errors),
+            "wall_s": evaluation.wall_s, "usage": evaluation.usage.to_dict()}
 
 
 @contextmanager

@@ -38,7 +38,12 @@ def replay(
                    | evaluation_dict(ev) | {"verdict": result.verdict.to_dict() if result.verdict else None})
         return
     out = console()
-    out.print(f"trial {result.trial} ({result.spec.name}) on the {split} split: accuracy {ev.estimate}")
+    failed = ev.failed
+    beside = f" · {failed} failed of {len(ev.results)} not counted" if failed else ""
+    out.print(f"trial {result.trial} ({result.spec.name}) on the {split} split: accuracy {ev.estimate}{beside}")
+    if failed:
+        first = next(r.error for r in ev.results if r.error is not None)
+        console(stderr=True).print(f"{failed} examples failed (not in the accuracy); first: {first}", style="yellow")
     pq = ev.per_query()
     out.print(f"per query: {pq['calls']:.1f} calls, {pq['prompt_tokens']:.0f} tokens in / "
               f"{pq['completion_tokens']:.0f} out")

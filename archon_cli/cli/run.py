@@ -12,7 +12,8 @@ from archon_cli.cli.output import console, usage_line
 from archon_cli.cli.trace_view import TRACE_FILE_HELP, TRACE_HELP, render_trace, write_trace
 from archon_cli.components.state import ExampleInput
 from archon_cli.components.validate import load_pipeline
-from archon_cli.errors import ConfigError
+from archon_cli.errors import ConfigError, EvaluationFailed
+from archon_cli.evaluate import all_failed_message
 from archon_cli.llm.session import open_client
 from archon_cli.llm.usage import Usage
 from archon_cli.pipeline import Pipeline
@@ -53,18 +54,19 @@ def run(
             typer.echo(render_trace(records), err=True, nl=False)
         if trace_file is not None:
             write_trace(trace_file, records)
-    out = console()
+    out, err = console(), console(stderr=True)
     total = Usage()
-    for res in results:
+    for res in results:  # answers on stdout, failures on stderr: a pipe gets answers only
         total.merge(res.usage)
-        if input is None:
-            if res.output is not None:
-                out.print(res.output)
-            else:
-                out.print(f"failed: {res.error}", style="red")
+        if res.output is None:
+            err.print(f"failed: {res.error}" if input is None else f"{res.id}: failed: {res.error}", style="red")
+        elif input is None:
+            out.print(res.output)
         else:
-            print(json.dumps({"id": res.id, "output": res.output, "error": res.error}, ensure_ascii=False))
-    console(stderr=True).print(usage_line(total))
+            print(json.dumps({"id": res.id, "output": res.output}, ensure_ascii=False))
+    err.print(usage_line(total))
+    if results and all(r.output is None for r in results):
+        raise EvaluationFailed(all_failed_message([r.error for r in results], "prompt"))
     if any(r.output is None for r in results):
         raise typer.Exit(1)
 

@@ -9,6 +9,7 @@ import typer
 
 from archon_cli.cli.judge import FIELD_HELP, JUDGE_HELP, JudgeMode, scorer_option, scorer_options
 from archon_cli.cli.output import console, print_json, styled
+from archon_cli.errors import EvaluationFailed
 from archon_cli.stats import mean_interval
 from archon_cli.tasks import SCORERS
 from archon_cli.tasks.base import ScoreError
@@ -38,14 +39,17 @@ def score_command(
     scored = [ex for ex in examples if ex.id in preds]
     values: list[float] = []
     unscored: dict[str, str] = {}
+    failed = [ex.id for ex in scored if preds[ex.id] is None]  # output null: the pipeline failed there
+    if scored and len(failed) == len(scored):
+        raise EvaluationFailed(f"every one of the {len(scored)} predictions has no output (null: the pipeline "
+                               "failed there), so there is no accuracy")
     with scorer_options(judge_model, judge_mode, workers) as options:
         score_fn = SCORERS.get(scorer or default)(options)
         answered = [(ex, text) for ex in scored if (text := preds[ex.id]) is not None]
         results = iter(score_fn.score_outputs(answered))
         for ex in scored:
             if preds[ex.id] is None:
-                values.append(0.0)  # no answer is a wrong answer
-                continue
+                continue  # failed: counted beside the accuracy, not averaged in as a 0
             value = next(results)
             if isinstance(value, ScoreError):
                 unscored[ex.id] = str(value)
@@ -61,7 +65,8 @@ def score_command(
                     "score_errors": unscored})
         return
     out = console()
-    out.print(f"{dataset} ({score_fn.name}): accuracy {est} · {correct:g}/{len(values)}")
+    beside = f" · {len(failed)} failed (output null) not counted" if failed else ""
+    out.print(f"{dataset} ({score_fn.name}): accuracy {est} · {correct:g}/{len(values)}{beside}")
     if missing:
         out.print(f"{missing} dataset examples have no prediction (not scored)", style="yellow")
     if unscored:

@@ -12,6 +12,7 @@ from archon_cli.cli.views import LiveProgress, leaderboard
 from archon_cli.cluster.executor import RayExecutor
 from archon_cli.config.search import SearchConfig, load_search_config
 from archon_cli.errors import ConfigError, Interrupted, RunStateError, SearchFailed
+from archon_cli.llm.credentials import require_credentials
 from archon_cli.llm.session import default_cache_path
 from archon_cli.runs import RunDir
 from archon_cli.search.executors import LocalExecutor, TrialExecutor
@@ -81,8 +82,10 @@ def search(
     if resume is None:
         check_search_config(cfg, config or "search config")  # every problem now, nothing left behind
         run = RunDir.create(Path(runs_dir) if runs_dir is not None else Path(cfg.runs_dir), cfg.name)
-    elif updates:
-        run.write_config(cfg)
+    else:
+        require_credentials(cfg.resolved_models())  # before the study opens: exit 2, no trial fails for it
+        if updates:
+            run.write_config(cfg)
     err, out = console(stderr=True), console()
     err.print(f"run dir: {run.path}")
     view = LiveProgress()

@@ -2,6 +2,11 @@
 
 Pipelines: calls-per-query estimate. Search configs and spaces: the space's size and its
 calls-per-query range (by enumerating it), and for a config the task split and budget.
+
+A hosted model whose API key is not in the environment is an error (exit 2, the variable
+named), as `archon run`/`eval`/`search` would stop on it: "valid" means the file runs here.
+`--skip-keys` checks the file alone (a CI job or a laptop without the keys). A space file is
+not run on its own, so its models' keys are checked where a search config uses it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from archon_cli.config.loader import read_yaml
 from archon_cli.config.pipeline import ModelSpec
 from archon_cli.config.search import is_search_config, is_space, parse_search_config
 from archon_cli.config.space import SpaceSpec, parse_space
+from archon_cli.llm.credentials import require_credentials
 from archon_cli.pipeline import Pipeline
 from archon_cli.search.objective import rung_sizes
 from archon_cli.search.preflight import check_search_config, check_space, referenced_aliases
@@ -32,15 +38,17 @@ def register(app: typer.Typer) -> None:
 def validate(
     file: Annotated[Path, typer.Argument(help="a pipeline YAML, search config or search space")],
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON document on stdout instead")] = False,
+    skip_keys: Annotated[bool, typer.Option("--skip-keys", help="do not require hosted models' API keys in the "
+                                                              "environment")] = False,
 ) -> None:
     """Check a file and print its calls-per-query estimate (zero model calls)."""
     data = read_yaml(file)
     if is_search_config(data):
-        report, lines = _search_config(file, data)
+        report, lines = _search_config(file, data, keys=not skip_keys)
     elif is_space(data):
         report, lines = _space(file, data)
     else:
-        report, lines = _pipeline(file, data)
+        report, lines = _pipeline(file, data, keys=not skip_keys)
     if as_json:
         print_json({"file": str(file), "valid": True} | report)
         return
@@ -54,8 +62,10 @@ def validate(
 Report = tuple[dict[str, Any], list[str]]  # (the JSON document, the lines a terminal shows)
 
 
-def _pipeline(file: Path, data: object) -> Report:
+def _pipeline(file: Path, data: object, *, keys: bool) -> Report:
     spec = parse_pipeline(data, file)
+    if keys:
+        require_credentials(spec.models)
     est = Pipeline(spec).estimate_calls()
     bound = "" if est.exact else " (upper bound: a verifier, an adaptive vote or the examples decide the rest)"
     report = {"kind": "pipeline", "name": spec.name, "layers": len(spec.layers), "calls_per_query": est.calls,
@@ -85,9 +95,10 @@ def _space(file: Path, data: object) -> Report:
     return report, _space_lines(f"{file}: valid search space", space, summary)
 
 
-def _search_config(file: Path, data: object) -> Report:
+def _search_config(file: Path, data: object, *, keys: bool) -> Report:
     cfg = parse_search_config(data, file)
-    summary = check_search_config(cfg, file)  # everything `archon search` checks before it writes a run dir
+    # everything `archon search` checks before it writes a run dir
+    summary = check_search_config(cfg, file, credentials=keys)
     lines = _space_lines(f"{file}: valid search config '{cfg.name}'", cfg.resolved_space(), summary)
     t, b, s = cfg.task, cfg.budget, cfg.search
     split = (f"{t.search_size} search" if t.search_size else f"{t.search_fraction:.0%} search") + \

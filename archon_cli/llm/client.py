@@ -3,7 +3,10 @@
 Every call has a total deadline (the provider's `timeout_s`: all attempts and backoff, from the
 moment the request leaves the client's queue) on top of the provider's own idle timeout, so a
 silent or trickling endpoint fails within it. Before each retry the cache is read again:
-another process may have stored the answer meanwhile. `spent` counts what the engines were
+another process may have stored the answer meanwhile. Only TransientError is retried (a wrong
+key, a denied permission, an unknown model or a bad request come as LLMCallError and fail at
+once); a server's `Retry-After` sets the wait when it is longer than the backoff, and a wait
+past the deadline fails the call at once. `spent` counts what the engines were
 asked to do, attempts cut short included, so budgets can charge work that was interrupted.
 """
 
@@ -34,6 +37,8 @@ from archon_cli.redact import error_text, register_key_env
 
 RETRIES = 4  # transient failures (timeouts, 429, 5xx, a restarting engine) get this many retries
 BACKOFF_S = 0.5  # first wait; doubles per retry, with jitter (at most ~12 s in all)
+# The longest `Retry-After` honoured when a call has no total deadline (engines the tool runs).
+MAX_RETRY_AFTER_S = 120.0
 
 
 # The meter of the innermost `metered()` block of this task (tasks it starts inherit it).
@@ -161,7 +166,7 @@ class LLMClient:
                         last = str(exc)
                         if attempt == RETRIES:
                             raise LLMCallError(f"failed after {RETRIES + 1} attempts: {exc}") from None
-                        await asyncio.sleep(BACKOFF_S * 2**attempt * (0.5 + random.random()))
+                        await _sleep(_retry_wait(attempt, exc, deadline.when(), limit))
         except TimeoutError:
             if not deadline.expired():
                 raise
@@ -212,6 +217,26 @@ class LLMClient:
                 spent.completion_tokens += completion_tokens
                 spent.usd += usd
                 spent.latency_s += latency_s
+
+
+def _retry_wait(attempt: int, exc: TransientError, deadline_at: float | None, limit: float | None) -> float:
+    """The backoff before retry `attempt + 1`: the server's `Retry-After` when it asked for
+    longer. A wait that would end past the call's total deadline fails the call now instead
+    (its attempts so far are spent; sleeping into the deadline would only add the wait)."""
+    wait = BACKOFF_S * 2**attempt * (0.5 + random.random())
+    if exc.retry_after_s is None or exc.retry_after_s <= wait:
+        return wait
+    left = MAX_RETRY_AFTER_S if deadline_at is None else deadline_at - asyncio.get_running_loop().time()
+    if exc.retry_after_s >= left:
+        bound = "the longest honoured" if deadline_at is None else f"what is left of timeout_s={limit:g} s"
+        raise LLMCallError(f"the server asks to wait {exc.retry_after_s:g} s before retrying (Retry-After), "
+                           f"more than {bound} ({left:.1f} s): {exc}") from None
+    return exc.retry_after_s
+
+
+async def _sleep(seconds: float) -> None:
+    """The backoff's wait (tests replace it to read the waits without sleeping)."""
+    await asyncio.sleep(seconds)
 
 
 def _optional_sampling(req: Request, provider: Provider) -> dict[str, Any]:

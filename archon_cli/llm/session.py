@@ -9,6 +9,7 @@ from pathlib import Path
 from archon_cli.config.pipeline import ModelSpec
 from archon_cli.llm.cache import CompletionCache
 from archon_cli.llm.client import LLMClient
+from archon_cli.llm.credentials import require_credentials
 from archon_cli.llm.engines.manager import Engines
 from archon_cli.llm.paths import cache_dir
 
@@ -21,6 +22,9 @@ def default_cache_path() -> Path:
 @contextmanager
 def open_client(models: dict[str, ModelSpec], *, use_cache: bool = True,
                 cache_path: Path | None = None) -> Iterator[LLMClient]:
+    """The client every command calls through; a hosted model without its key stops here (exit
+    2), before a cache, an engine or a call."""
+    require_credentials(models)
     cache = CompletionCache(cache_path or default_cache_path()) if use_cache else None
     with Engines() as engines:
         client = LLMClient(models, engines, cache)

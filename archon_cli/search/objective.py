@@ -203,7 +203,9 @@ async def _rungs(job: TrialJob, evaluate: EvaluateChunk, out: TrialOutcome, prog
         for k, size in enumerate(sizes):
             chunk = job.examples[done:size]
             evaluation = await evaluate(chunk, example_done)
-            for ex, res, score in zip(chunk, evaluation.results, evaluation.scores, strict=True):
+            for ex, res, value in zip(chunk, evaluation.results, evaluation.scores, strict=True):
+                # In a search a failed example is a wrong answer: a pipeline that fails scores lower.
+                score = 0.0 if res.error is not None else value
                 out.usage.merge(res.usage)
                 out.predictions.append({"id": ex.id, "input": ex.input, "reference": ex.reference,
                                         "output": res.output, "score": score, "error": res.error,

@@ -18,18 +18,27 @@ from archon_cli.config.loader import did_you_mean
 from archon_cli.config.pipeline import ModelSpec
 from archon_cli.config.search import SearchConfig, TaskConfig
 from archon_cli.config.space import Block, Choices, ComponentSpace, FloatRange, IntRange, SpaceSpec
-from archon_cli.errors import ArchonError, ConfigError
+from archon_cli.errors import ArchonError, ConfigError, MissingCredentials
+from archon_cli.llm.credentials import credential_problems
 from archon_cli.search.space import ENUMERATION_LIMIT, SpaceSummary, count_configurations, summarize
 from archon_cli.search.split import split_sizes
 from archon_cli.tasks import DATASETS, SCORERS
 from archon_cli.tasks.loading import is_file_dataset, load_examples
 
 
-def check_search_config(cfg: SearchConfig, source: str | Path = "search config") -> SpaceSummary:
+def check_search_config(cfg: SearchConfig, source: str | Path = "search config", *,
+                        credentials: bool = True) -> SpaceSummary:
     """Raise one ConfigError listing every problem of `cfg`; when it can run, return the
-    space's summary (the enumeration it took, for `archon validate` to print)."""
+    space's summary (the enumeration it took, for `archon validate` to print). `credentials`:
+    also require every hosted model's key in the environment (llm/credentials.py), so a search
+    without one stops before its run dir exists instead of failing every trial."""
     space, models = cfg.resolved_space(), cfg.resolved_models()
     problems = task_problems(cfg.task) + space_problems(space, models, "space.")
+    keys = credential_problems(models, "models" if cfg.models else "space.models") if credentials else []
+    if keys and not problems:
+        raise MissingCredentials(f"{source}: a hosted model's API key is not in the environment "
+                                 "(nothing was called)", keys)
+    problems += keys
     grid = cfg.search.sampler == "grid"
     if not problems and grid and (size := count_configurations(space, models)) > ENUMERATION_LIMIT:
         problems.append(_grid_problem(size, ENUMERATION_LIMIT))  # counted: no need to enumerate to know

@@ -71,8 +71,10 @@ def replay_trial(run_dir: Path, trial: int | None, split_name: str, limit: int |
                                        start)
 
         evaluation, verdict = asyncio.run(evaluate_all())
+    evaluation.require_answers()  # nothing to report or record when every example failed (exit 1)
     run.log(f"replay trial {number} on {split_name} ({len(chosen)} examples): {evaluation.estimate}")
     run.write_json(run.trial_dir(number) / f"replay-{split_name}.json",
-                   {"split": split_name, "examples": len(chosen), "estimate": evaluation.estimate.to_dict()}
+                   {"split": split_name, "examples": len(chosen), "failed": evaluation.failed,
+                    "estimate": evaluation.estimate.to_dict()}
                    | ({"verdict": verdict.to_dict()} if verdict is not None else {}))
     return ReplayResult(number, spec, evaluation, verdict)

@@ -72,7 +72,8 @@ def test_eval_against_a_server_echoing_the_key(url: str, tmp_path: Path, monkeyp
     out = tmp_path / "preds.jsonl"
     code = main(["eval", str(pipe), "--dataset", "arithmetic", "--limit", "2", "-o", str(out)])
     std = capsys.readouterr()
-    assert code == 0
+    assert code == 1  # every example failed (the server's 401): no accuracy, the cause on stderr
+    assert "invalid credentials" in std.err
     assert "invalid credentials" in out.read_text()  # the provider's error is kept, its secret is not
     for where, blob in {"stdout": std.out.encode(), "stderr": std.err.encode(),
                         **files_under(tmp_path), **files_under(isolated_cache)}.items():

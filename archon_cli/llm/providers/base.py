@@ -12,10 +12,12 @@ reaches a message). A provider that streams reports the tokens it has received s
 from __future__ import annotations
 
 import contextvars
+import datetime
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
 from archon_cli.config.pipeline import ModelSpec
@@ -56,7 +58,13 @@ def start_call() -> CallMeter:
 
 
 class TransientError(Exception):
-    """A timeout, rate limit, 5xx or unreachable engine: the client retries it."""
+    """A timeout, rate limit, 5xx or unreachable engine: the client retries it. `retry_after_s`:
+    how long the server asked to wait (`Retry-After`), which the client honours within the call's
+    total deadline."""
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class CallTimeout(TransientError):
@@ -108,6 +116,30 @@ class Provider(ABC):
 
     @abstractmethod
     async def complete(self, messages: list[dict[str, str]], sampling: dict[str, Any]) -> RawCompletion: ...
+
+
+def retry_after_s(headers: Any) -> float | None:
+    """Seconds a response's `retry-after-ms` / `retry-after` header asks to wait (a number or
+    an HTTP date), None when it sets none or nothing readable. `headers`: any mapping."""
+    try:
+        found = {str(k).lower(): str(v) for k, v in dict(headers or {}).items()}
+    except (TypeError, ValueError):
+        return None
+    for name, scale in (("retry-after-ms", 1e-3), ("retry-after", 1.0)):
+        if (value := found.get(name)) is None:
+            continue
+        try:
+            return max(0.0, float(value) * scale)
+        except ValueError:
+            pass
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            continue
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=datetime.UTC)
+        return max(0.0, (when - datetime.datetime.now(datetime.UTC)).total_seconds())
+    return None
 
 
 def prewarm(import_module: Callable[[], Any]) -> None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 import threading
 import time
 from typing import Any
 
 from archon_cli.errors import LLMCallError
 from archon_cli.llm.providers import PROVIDERS
-from archon_cli.llm.providers.base import CallTimeout, Provider, RawCompletion, TransientError, prewarm
+from archon_cli.llm.providers.base import CallTimeout, Provider, RawCompletion, TransientError, prewarm, retry_after_s
 from archon_cli.redact import error_text, redact_library_logs
 
 _lock = threading.Lock()
@@ -42,6 +43,9 @@ async def litellm_complete(model: str, messages: list[dict[str, str]], sampling:
     """One non-streamed attempt. `idle_timeout_s` is httpx's per-operation timeout (connect, each
     read): a silent server fails after it; a trickling one is cut by the client's total deadline."""
     litellm = import_litellm()
+    # Retrying cannot help these: the key, the permission, the model's name or the request is wrong.
+    permanent = (litellm.AuthenticationError, litellm.PermissionDeniedError, litellm.NotFoundError,
+                 litellm.BadRequestError)
     transient = (litellm.Timeout, litellm.RateLimitError, litellm.APIConnectionError,
                  litellm.InternalServerError, litellm.ServiceUnavailableError)
     kwargs: dict[str, Any] = {"model": model, "messages": messages, "timeout": idle_timeout_s, "num_retries": 0,
@@ -55,9 +59,14 @@ async def litellm_complete(model: str, messages: list[dict[str, str]], sampling:
         resp = await litellm.acompletion(**kwargs)
     except litellm.Timeout as exc:
         raise CallTimeout(f"{model}: {type(exc).__name__}: {error_text(exc)}") from None
+    except permanent as exc:
+        raise LLMCallError(f"{model}: {type(exc).__name__} (not retried): {error_text(exc)}") from None
     except transient as exc:
-        raise TransientError(f"{model}: {type(exc).__name__}: {error_text(exc)}") from None
-    except Exception as exc:  # provider errors (bad request, auth, garbage): retrying will not help
+        if MISSING_CREDENTIALS.search(str(exc)):  # litellm reports openai's missing key as a 500
+            raise LLMCallError(f"{model}: no API key (not retried): {error_text(exc)}") from None
+        raise TransientError(f"{model}: {type(exc).__name__}: {error_text(exc)}",
+                             retry_after_s=_retry_after(exc)) from None
+    except Exception as exc:  # provider errors (garbage, unknown provider): retrying will not help
         raise LLMCallError(f"{model}: {type(exc).__name__}: {error_text(exc)}") from None
     usage = getattr(resp, "usage", None)
     return RawCompletion(
@@ -66,6 +75,19 @@ async def litellm_complete(model: str, messages: list[dict[str, str]], sampling:
         completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
         latency_s=time.perf_counter() - start,
     )
+
+
+# The openai SDK's words for a call made without a key, which litellm maps to InternalServerError.
+MISSING_CREDENTIALS = re.compile(r"missing credentials|api_key client option must be set", re.IGNORECASE)
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    """The wait a 429/503 asks for: litellm keeps the response (its headers) on the exception."""
+    for headers in (getattr(getattr(exc, "response", None), "headers", None), getattr(exc, "headers", None),
+                    getattr(exc, "litellm_response_headers", None)):
+        if (seconds := retry_after_s(headers)) is not None:
+            return seconds
+    return None
 
 
 @functools.cache
