@@ -17,8 +17,8 @@ from archon_cli.runs import RunDir
 from archon_cli.stats import paired_difference
 
 ATTR_COLUMNS = ("n_examples", "calls_per_query", "calls", "cache_hits", "prompt_tokens", "completion_tokens",
-                "engine_tokens", "tokens_per_query", "usd", "usd_per_query", "latency_s", "seed", "reason", "node",
-                "architecture", "accuracy_low", "accuracy_high")
+                "engine_tokens", "tokens_per_query", "usd", "usd_per_query", "latency_s", "seeded_from", "reason",
+                "node", "architecture", "accuracy_low", "accuracy_high")
 
 
 def trial_rows(study: Any, cfg: SearchConfig) -> list[dict[str, Any]]:
@@ -34,6 +34,7 @@ def trial_rows(study: Any, cfg: SearchConfig) -> list[dict[str, Any]]:
             row[f"objective_{cost_name}"] = t.values[1]
         for col in ATTR_COLUMNS:
             row[col] = a.get(col)
+        row["seeded_from"] = a.get("seeded_from", a.get("seed"))  # `seed` in runs before the rename
         if a.get("interrupted"):
             row["reason"] = "interrupted"
         row["cache_hit_fraction"] = (a["cache_hits"] / a["calls"]) if a.get("calls") else None

@@ -21,6 +21,7 @@ from archon_cli.runs import RunDir
 from archon_cli.search.loop import run_search
 from archon_cli.search.objective import RUNG_FLOOR, TrialJob, promotion, run_trial, rung_sizes
 from archon_cli.search.replay import chosen_spec, replay_trial
+from archon_cli.search.study import open_study
 from archon_cli.tasks.loading import load_task
 from tests.fakes import FakeLLM
 from tests.search_helpers import only_run, search_config
@@ -70,8 +71,10 @@ def test_search_writes_a_complete_run_dir(tmp_path: Path, fake_llm: type[FakeLLM
     assert len(counted) == 8
     assert len({(r["params_L0.generator.samples"], r["params_L1.choice"], r.get("params_L1.rank.0.ranker.top_k"))
                 for r in counted}) == 8  # distinct architectures
-    seeds = {r["seed"] for r in rows if r["seed"]}
+    seeds = {r["seeded_from"] for r in rows if r["seeded_from"]}
     assert {"single-model", "best-of-n-vote"} <= seeds
+    study = open_study(run, run.load_config())
+    assert study.study_name == run.path.name and study.metric_names == ["accuracy", "calls_per_query"]
     out = capsys.readouterr().out
     assert "Leaderboard" in out and "served from cache" in out and str(run.path) in out
     assert main(["show", str(run.path)]) == 0
@@ -103,7 +106,7 @@ def test_token_budget_stops_the_search_with_every_file(tmp_path: Path, fake_llm:
     assert any(r["outcome"] == "infeasible" for r in rows) or True  # budget may stop before one is drawn
     import optuna
 
-    study = optuna.load_study(study_name="archon", storage=run.storage_url)
+    study = optuna.load_study(study_name=run.path.name, storage=run.storage_url)
     assert study.user_attrs["stop_reason"].startswith("token budget")
 
 
