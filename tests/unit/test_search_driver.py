@@ -75,6 +75,11 @@ def test_search_writes_a_complete_run_dir(tmp_path: Path, fake_llm: type[FakeLLM
     assert {"single-model", "best-of-n-vote"} <= seeds
     study = open_study(run, run.load_config())
     assert study.study_name == run.path.name and study.metric_names == ["accuracy", "calls_per_query"]
+    for t in study.get_trials(deepcopy=False):  # each trial carries its pipeline for Optuna's own views
+        if (path := run.trial_dir(t.number) / "pipeline.yaml").is_file():
+            assert t.user_attrs["pipeline_yaml"] == path.read_text()
+            attached = parse_pipeline(yaml.safe_load(t.user_attrs["pipeline_yaml"]), "attr")
+            assert attached.to_yaml_data() == load_pipeline(path).to_yaml_data()
     out = capsys.readouterr().out
     assert "Leaderboard" in out and "served from cache" in out and str(run.path) in out
     assert main(["show", str(run.path)]) == 0

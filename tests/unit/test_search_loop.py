@@ -145,6 +145,24 @@ def test_duplicates_of_finished_and_of_running_trials_are_told_not_run(tmp_path:
     assert len(evaluated) == 2 == len(ex.finish_order)  # two architectures, each run once
     dups = [r for r in table if r["outcome"] == "duplicate"]
     assert dups and all(r["accuracy"] == "0.5" for r in dups)
+    study = open_study(run, cfg)
+    for t in study.get_trials(deepcopy=False):
+        if t.user_attrs.get("outcome") == "duplicate" and t.state.name == "PRUNED":  # a twin that finished
+            twin = study.trials[t.user_attrs["duplicate_of"]]
+            assert t.intermediate_values == {twin.user_attrs["n_examples"]: 0.5}  # TPE sees it where its twin is
+
+
+def test_optunas_own_front_lists_each_architecture_once_when_duplicates_were_proposed(tmp_path: Path) -> None:
+    space = {"name": "two", "defaults": {"max_tokens": 8}, "layers": [
+        {"name": "L0", "component": {"type": "generator", "params": {"samples": {"choices": [1, 2]}}}}]}
+    cfg, run = setup(tmp_path, trials=5, space=space, seed_architectures=False, objectives=["accuracy", "calls"])
+    run_search(cfg, run, ScriptedExecutor(slots=1), resume=False)
+    study = open_study(run, cfg)
+    dups = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get("duplicate_of") is not None]
+    assert dups and {t.state.name for t in dups} == {"PRUNED"}
+    front = study.best_trials  # both architectures score (0.5, 1 call): both on the front, once each
+    assert len(front) == 2 and len({tuple(sorted(t.params.items())) for t in front}) == 2
+    assert study.metric_names == ["accuracy", "calls_per_query"]
 
 
 def test_the_study_is_named_after_its_run_and_a_run_with_the_old_name_still_opens(tmp_path: Path) -> None:
