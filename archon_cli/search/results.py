@@ -1,11 +1,9 @@
 """Results of a study as data and files: trial rows, picks (best / cheapest / knee), the Pareto
-front, trials.csv, best.yaml, pareto.csv and plots (optuna.visualization.matplotlib, Agg backend). Terminal views of
-the same rows are in `cli/views.py`."""
+front, trials.csv and pareto.csv (pandas), best.yaml and plots (optuna.visualization.matplotlib,
+Agg backend). Terminal views of the same rows are in `cli/views.py`."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from typing import Any
@@ -119,15 +117,11 @@ def _scores_by_id(run: RunDir, number: int) -> dict[str, float]:
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
-    columns: list[str] = []
-    for r in rows:
-        columns += [k for k in r if k not in columns]
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns)
-    writer.writeheader()
-    for r in rows:
-        writer.writerow({k: ("" if v is None else v) for k, v in r.items()})
-    return buf.getvalue()
+    """Rows as CSV: columns in order of first appearance, None as an empty cell. The columns of
+    object dtype keep each value as written (ints stay ints beside empty cells)."""
+    import pandas as pd
+
+    return str(pd.DataFrame(rows, dtype=object).to_csv(index=False, lineterminator="\r\n"))
 
 
 def write_tables(run: RunDir, study: Any, cfg: SearchConfig) -> None:
