@@ -30,8 +30,6 @@ from archon_cli.errors import ConfigError, RunStateError
 from archon_cli.fsutil import PRIVATE_DIR, append_private, atomic_write_text, private_dir, storage_errors
 from archon_cli.redact import redact
 
-STUDY_NAME = "archon"  # one study per run dir
-
 
 @dataclass(frozen=True)
 class RunDir:

@@ -30,7 +30,7 @@ def leaderboard(rows: list[dict[str, Any]], limit: int = 10, cost: str = "calls_
             vs += f" p={r['vs_best_p']:.2f}"
         held = f"{r['heldout']:.3f}" if r.get("heldout") is not None else "—"
         table.add_row(str(r["number"]), f"{r['accuracy']:.3f}", ci, vs, held, f"{r['calls_per_query']}",
-                      Text((r.get("architecture") or "?") + (f" ({r['seed']})" if r.get("seed") else "")))
+                      Text((r.get("architecture") or "?") + (f" ({r['seeded_from']})" if r.get("seeded_from") else "")))
     return table
 
 

@@ -38,7 +38,7 @@ from archon_cli.search.records import (
 from archon_cli.search.space import Infeasible, OptunaChooser, to_spec, walk
 from archon_cli.search.split import split
 from archon_cli.search.status import Running, Status, Totals, study_totals
-from archon_cli.search.study import grid_points, open_study, seed_architectures
+from archon_cli.search.study import grid_points, name_metrics, open_study, seed_architectures
 from archon_cli.tasks.base import Example, Scorer
 from archon_cli.tasks.loading import load_task
 
@@ -80,6 +80,7 @@ def run_search(cfg: SearchConfig, run: RunDir, executor: TrialExecutor, *, resum
     examples, scorer = load_task(cfg.task.dataset, cfg.task.scorer, limit=cfg.task.size, seed=cfg.task.seed)
     search_examples, held_out = split(examples, cfg.task)
     study = open_study(run, cfg)
+    name_metrics(study, cfg)
     if resume:
         n = recover_interrupted(study, run)
         check_stored_specs(study, run, cfg)
@@ -276,7 +277,7 @@ def _enqueue_initial(study: Any, cfg: SearchConfig, run: RunDir) -> None:
     queued: list[dict[str, Any]] = []
     if cfg.search.seed_architectures:
         for seed in seed_architectures(space, models, calls_budget):
-            study.enqueue_trial(seed.params, user_attrs={"seed": seed.label})
+            study.enqueue_trial(seed.params, user_attrs={"seeded_from": seed.label})
             queued.append(seed.params)
             run.log(f"enqueued seed architecture {seed.label} ({seed.calls} calls/query)")
     if cfg.search.sampler == "grid":

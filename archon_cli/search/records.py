@@ -38,8 +38,12 @@ def trial_state(name: str) -> Any:
 
 
 def write_spec(run: RunDir, trial: Any, spec: PipelineSpec) -> None:
-    atomic_write_text(run.trial_dir(trial.number) / "pipeline.yaml", spec.to_yaml())
+    """The trial's pipeline: its file (the record) and, for Optuna's own views (a dashboard, a
+    copied study.db), the same YAML text on the trial."""
+    text = spec.to_yaml()
+    atomic_write_text(run.trial_dir(trial.number) / "pipeline.yaml", text)
     trial.set_user_attr("architecture", describe_spec(spec))
+    trial.set_user_attr("pipeline_yaml", text)
 
 
 def usage_attrs(u: Usage, n_examples: int) -> dict[str, Any]:
@@ -154,8 +158,11 @@ def check_stored_specs(study: Any, run: RunDir, cfg: SearchConfig) -> list[str]:
 
 
 def tell_duplicate(study: Any, trial: Any) -> bool:
-    """An architecture already evaluated is told its earlier values without running again and
-    does not count toward `trials` (a small space would otherwise fill up with repeats)."""
+    """An architecture already evaluated is told without running again and does not count
+    toward `trials` (a small space would otherwise fill up with repeats). It is told PRUNED,
+    never COMPLETE, so Optuna's `best_trials` (and a dashboard's front) list each architecture
+    once; single-objective, it carries its twin's intermediate values, so TPE ranks it where
+    the twin is, and its constraints."""
     for t in study.get_trials(deepcopy=False, states=(trial_state("COMPLETE"), trial_state("PRUNED"))):
         if t.number != trial.number and t.params == trial.params and t.user_attrs.get("duplicate_of") is None:
             trial.set_user_attr("duplicate_of", t.number)
@@ -164,10 +171,15 @@ def tell_duplicate(study: Any, trial: Any) -> bool:
                     trial.set_user_attr(key, t.user_attrs[key])
             trial.set_user_attr("outcome", "duplicate")
             trial.set_user_attr("reason", f"duplicate of trial {t.number} (not run again, not counted)")
-            if t.state.name == "COMPLETE":
-                study.tell(trial, t.values)
-            else:
-                study.tell(trial, state=trial_state("PRUNED"))
+            for key, val in t.constraints.items():
+                trial.set_constraint(key, val)
+            if len(study.directions) == 1:
+                steps = dict(t.intermediate_values)
+                if not steps and t.values:
+                    steps = {int(t.user_attrs.get("n_examples", 0)): t.values[0]}
+                for step, value in sorted(steps.items()):
+                    trial.report(value, step=step)
+            study.tell(trial, state=trial_state("PRUNED"))
             return True
     return False
 

@@ -1,11 +1,9 @@
 """Results of a study as data and files: trial rows, picks (best / cheapest / knee), the Pareto
-front, trials.csv, best.yaml, pareto.csv and plots (matplotlib, Agg backend). Terminal views of
-the same rows are in `cli/views.py`."""
+front, trials.csv and pareto.csv (pandas), best.yaml and plots (optuna.visualization.matplotlib,
+Agg backend). Terminal views of the same rows are in `cli/views.py`."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from typing import Any, Literal
@@ -19,8 +17,8 @@ from archon_cli.stats import paired_difference
 Pick = Literal["best", "cheapest", "knee"]  # the choices of --pick (replay, export, serve)
 
 ATTR_COLUMNS = ("n_examples", "calls_per_query", "calls", "cache_hits", "prompt_tokens", "completion_tokens",
-                "engine_tokens", "tokens_per_query", "usd", "usd_per_query", "latency_s", "seed", "reason", "node",
-                "architecture", "accuracy_low", "accuracy_high")
+                "engine_tokens", "tokens_per_query", "usd", "usd_per_query", "latency_s", "seeded_from", "reason",
+                "node", "architecture", "accuracy_low", "accuracy_high")
 
 
 def trial_rows(study: Any, cfg: SearchConfig) -> list[dict[str, Any]]:
@@ -36,6 +34,7 @@ def trial_rows(study: Any, cfg: SearchConfig) -> list[dict[str, Any]]:
             row[f"objective_{cost_name}"] = t.values[1]
         for col in ATTR_COLUMNS:
             row[col] = a.get(col)
+        row["seeded_from"] = a.get("seeded_from", a.get("seed"))  # `seed` in runs before the rename
         if a.get("interrupted"):
             row["reason"] = "interrupted"
         row["cache_hit_fraction"] = (a["cache_hits"] / a["calls"]) if a.get("calls") else None
@@ -120,15 +119,11 @@ def _scores_by_id(run: RunDir, number: int) -> dict[str, float]:
 
 
 def _csv(rows: list[dict[str, Any]]) -> str:
-    columns: list[str] = []
-    for r in rows:
-        columns += [k for k in r if k not in columns]
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns)
-    writer.writeheader()
-    for r in rows:
-        writer.writerow({k: ("" if v is None else v) for k, v in r.items()})
-    return buf.getvalue()
+    """Rows as CSV: columns in order of first appearance, None as an empty cell. The columns of
+    object dtype keep each value as written (ints stay ints beside empty cells)."""
+    import pandas as pd
+
+    return str(pd.DataFrame(rows, dtype=object).to_csv(index=False, lineterminator="\r\n"))
 
 
 def write_tables(run: RunDir, study: Any, cfg: SearchConfig) -> None:
@@ -147,37 +142,87 @@ def write_tables(run: RunDir, study: Any, cfg: SearchConfig) -> None:
         atomic_write_text(run.pareto_csv, _csv(pareto_front(rows, cost_column(cfg))))
 
 
-def write_plots(run: RunDir, study: Any, cfg: SearchConfig) -> None:
+def write_plots(run: RunDir, study: Any, cfg: SearchConfig) -> list[str]:
+    """Optuna's matplotlib plots of the study (Agg backend) in `plots/`: the history of accuracy,
+    the Pareto front with its trials labelled (two objectives), the rung scores (single
+    objective) and the parameter importances (two complete architectures or more). A plot that does
+    not apply is not written (an older one is removed); the notes say why, and go to the log."""
+    import warnings
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import optuna
+    from optuna.visualization import matplotlib as vis
 
-    rows = trial_rows(study, cfg)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     run.plots.mkdir(parents=True, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    scored = [r for r in rows if r["accuracy"] is not None]
-    for state, color in (("COMPLETE", "tab:blue"), ("PRUNED", "tab:gray")):
-        pts = [r for r in scored if r["state"] == state]
-        ax.scatter([r["number"] for r in pts], [r["accuracy"] for r in pts], c=color, label=state.lower(), s=18)
-    best_so_far, xs, ys = -1.0, [], []
-    for r in sorted(complete_rows(rows), key=lambda r: r["number"]):
-        best_so_far = max(best_so_far, r["accuracy"])
-        xs.append(r["number"])
-        ys.append(best_so_far)
-    ax.step(xs, ys, where="post", c="tab:red", label="best so far")
-    ax.set(xlabel="trial", ylabel="accuracy (search split)", title="Optimisation history")
-    ax.legend(loc="lower right")
-    _save(fig, run.plots / "optimization_history.png")
-    cost = cost_column(cfg)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    done = complete_rows(rows)
-    ax.scatter([r[cost] or 0 for r in done], [r["accuracy"] for r in done], c="tab:gray", s=18, label="trials")
-    front = pareto_front(rows, cost)
-    ax.plot([r[cost] or 0 for r in front], [r["accuracy"] for r in front], "o-", c="tab:red", label="Pareto front")
-    ax.set(xlabel=cost.replace("_", " "), ylabel="accuracy", title="Accuracy vs cost")
-    ax.legend(loc="lower right")
-    _save(fig, run.plots / "pareto_front.png")
+    multi = len(study.directions) > 1
+    names = study.metric_names or ["accuracy", *(f"objective {i}" for i in range(1, len(study.directions)))]
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    notes: list[str] = []
+
+    def draw(name: str, why_not: str | None, plot: Any, integer_x: bool = False) -> None:
+        path = run.plots / f"{name}.png"
+        if why_not is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # optuna warns of few trials: the note says so
+                try:
+                    ax = plot()
+                except (ValueError, RuntimeError) as exc:
+                    why_not = f"optuna could not draw it: {exc}"
+                    plt.close("all")
+            if why_not is None:
+                _tidy(ax, integer_x)
+                _save(ax.figure, path)
+                return
+        path.unlink(missing_ok=True)
+        notes.append(f"plots: no {name}.png ({why_not})")
+
+    history_target = (lambda t: t.values[0]) if multi else None
+    # PED-ANOVA (optuna's default evaluator, no sklearn) takes a given target as lower-is-better
+    importance_target = (lambda t: -t.values[0]) if multi else None
+    draw("optimization_history", None if complete else "no complete trial yet",
+         lambda: vis.plot_optimization_history(study, target=history_target, target_name=names[0]), integer_x=True)
+    draw("pareto_front", None if multi and complete else "single objective" if not multi else "no complete trial yet",
+         lambda: _pareto(vis, study, names))
+    reported = any(t.intermediate_values for t in complete)
+    draw("intermediate_values", None if reported else "no trial reported rung scores (single objective only)",
+         lambda: _labelled(vis.plot_intermediate_values(study), "examples scored (rung)", names[0]), integer_x=True)
+    architectures = len({repr(sorted(t.params.items())) for t in complete})
+    draw("param_importances", None if architectures >= 2 else
+         f"{architectures} complete architecture(s): importances need 2 or more",
+         lambda: vis.plot_param_importances(study, target=importance_target, target_name=names[0]))
+    for note in notes:
+        run.log(note)
+    return notes
+
+
+def _pareto(vis: Any, study: Any, names: list[str]) -> Any:
+    """Cost across, accuracy up; each front trial labelled with its number."""
+    ax = vis.plot_pareto_front(study, targets=lambda t: (t.values[1], t.values[0]), target_names=[names[1], names[0]])
+    at: dict[tuple[float, float], list[str]] = {}
+    for t in study.best_trials:
+        at.setdefault((t.values[1], t.values[0]), []).append(f"#{t.number}")
+    for xy, labels in at.items():  # trials on one point share one label
+        ax.annotate(", ".join(labels), xy, textcoords="offset points", xytext=(4, 4), fontsize=8)
+    return ax
+
+
+def _labelled(ax: Any, xlabel: str, ylabel: str) -> Any:
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    return ax
+
+
+def _tidy(ax: Any, integer_x: bool) -> None:
+    """Trial numbers and rung sizes are whole: integer ticks; the legend beside the points."""
+    from matplotlib.ticker import MaxNLocator
+
+    if integer_x:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    if ax.get_legend() is not None:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, fontsize=8)
 
 
 def _save(fig: Any, path: Any) -> None:

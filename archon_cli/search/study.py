@@ -1,7 +1,10 @@
 """The Optuna study: storage in the run dir, sampler, directions, seed architectures.
 
 Optuna is the source of truth: every trial's params, state, values and our metrics (user
-attrs) live in `study.db`; the CSV, plots, best.yaml and `archon show` are views of it.
+attrs) live in `study.db`; the CSV, plots, best.yaml and `archon show` are views of it. The
+study is named after its run dir, so several runs can share a storage or a dashboard; a run
+whose storage holds one study opens that one whatever its name (runs before this were all
+named `archon`).
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ from typing import Any, Literal
 from archon_cli.config.pipeline import ModelSpec, PipelineSpec
 from archon_cli.config.search import SearchConfig
 from archon_cli.config.space import SpaceSpec
-from archon_cli.errors import MissingDependencyError
+from archon_cli.errors import MissingDependencyError, RunStateError
 from archon_cli.pipeline import Pipeline
-from archon_cli.runs import STUDY_NAME, RunDir
+from archon_cli.runs import RunDir
 from archon_cli.search.greedy import greedy_sampler
 from archon_cli.search.space import enumerate_space
 
@@ -25,6 +28,11 @@ TPE_STARTUP = 4  # random trials before TPE models the space: small, since our b
 def directions(cfg: SearchConfig) -> list[Literal["minimize", "maximize"]]:
     costs: list[Literal["minimize", "maximize"]] = ["minimize"] * (len(cfg.search.objectives) - 1)
     return ["maximize", *costs]
+
+
+def metric_names(cfg: SearchConfig) -> list[str]:
+    """The objectives as Optuna (and optuna-dashboard) names them, in `directions` order."""
+    return ["accuracy", *(f"{o}_per_query" for o in cfg.search.objectives[1:])]
 
 
 def make_sampler(cfg: SearchConfig) -> Any:
@@ -56,12 +64,31 @@ def make_sampler(cfg: SearchConfig) -> Any:
     return optuna.samplers.RandomSampler(seed=s.seed)
 
 
+def study_name(run: RunDir, stored: list[str]) -> str:
+    """The run dir's name, or the one study its storage already holds (an older run's `archon`,
+    or a run dir renamed since)."""
+    if len(stored) == 1:
+        return stored[0]
+    if stored and run.path.name not in stored:
+        raise RunStateError(f"{run.study_db}: {len(stored)} studies ({', '.join(sorted(stored))}) and none "
+                            f"named {run.path.name!r}: which one is this run's is unknown")
+    return run.path.name
+
+
 def open_study(run: RunDir, cfg: SearchConfig) -> Any:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    return optuna.create_study(storage=run.storage_url, study_name=STUDY_NAME, sampler=make_sampler(cfg),
+    storage = optuna.storages.get_storage(run.storage_url)
+    name = study_name(run, optuna.study.get_all_study_names(storage))
+    return optuna.create_study(storage=storage, study_name=name, sampler=make_sampler(cfg),
                                directions=directions(cfg), load_if_exists=True)
+
+
+def name_metrics(study: Any, cfg: SearchConfig) -> None:
+    """Name the objectives in the study (the search loop, its only writer, calls this)."""
+    if study.metric_names != metric_names(cfg):
+        study.set_metric_names(metric_names(cfg))
 
 
 @dataclass(frozen=True)

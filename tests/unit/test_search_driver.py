@@ -21,6 +21,8 @@ from archon_cli.runs import RunDir
 from archon_cli.search.loop import run_search
 from archon_cli.search.objective import RUNG_FLOOR, TrialJob, promotion, run_trial, rung_sizes
 from archon_cli.search.replay import chosen_spec, replay_trial
+from archon_cli.search.results import write_plots
+from archon_cli.search.study import open_study
 from archon_cli.tasks.loading import load_task
 from tests.fakes import FakeLLM
 from tests.search_helpers import only_run, search_config
@@ -41,8 +43,8 @@ def solver(messages: list[dict[str, str]], sampling: dict[str, Any]) -> str:
 
 def check_run_dir(run: RunDir, multi: bool = False) -> list[dict[str, str]]:
     for path in (run.config_yaml, run.env_json, run.study_db, run.trials_csv, run.best_yaml, run.log_txt,
-                 run.plots / "optimization_history.png", run.plots / "pareto_front.png"):
-        assert path.is_file(), path
+                 run.plots / "optimization_history.png", *([run.plots / "pareto_front.png"] if multi else [])):
+        assert path.is_file() and path.stat().st_size > 0, path
     load_search_config(run.config_yaml)
     json.loads(run.env_json.read_text())
     load_pipeline(run.best_yaml)
@@ -70,14 +72,45 @@ def test_search_writes_a_complete_run_dir(tmp_path: Path, fake_llm: type[FakeLLM
     assert len(counted) == 8
     assert len({(r["params_L0.generator.samples"], r["params_L1.choice"], r.get("params_L1.rank.0.ranker.top_k"))
                 for r in counted}) == 8  # distinct architectures
-    seeds = {r["seed"] for r in rows if r["seed"]}
+    seeds = {r["seeded_from"] for r in rows if r["seeded_from"]}
     assert {"single-model", "best-of-n-vote"} <= seeds
+    study = open_study(run, run.load_config())
+    assert study.study_name == run.path.name and study.metric_names == ["accuracy", "calls_per_query"]
+    for t in study.get_trials(deepcopy=False):  # each trial carries its pipeline for Optuna's own views
+        if (path := run.trial_dir(t.number) / "pipeline.yaml").is_file():
+            assert t.user_attrs["pipeline_yaml"] == path.read_text()
+            attached = parse_pipeline(yaml.safe_load(t.user_attrs["pipeline_yaml"]), "attr")
+            assert attached.to_yaml_data() == load_pipeline(path).to_yaml_data()
+    for name in ("optimization_history", "pareto_front", "param_importances"):
+        assert (run.plots / f"{name}.png").stat().st_size > 0
     out = capsys.readouterr().out
     assert "Leaderboard" in out and "served from cache" in out and str(run.path) in out
     assert main(["show", str(run.path)]) == 0
     assert main(["runs", str(tmp_path / "runs")]) == 0
     shown = capsys.readouterr().out
     assert "Pareto front" in shown and "from cache" in shown
+
+
+def test_plots_are_optunas_and_those_that_do_not_apply_are_skipped_with_a_note(
+        tmp_path: Path, fake_llm: type[FakeLLM]) -> None:
+    fake_llm.reset(solver)
+    assert main(["search", str(search_config(tmp_path, trials=4, size=40, search_size=20, rungs=[16]))]) == 0
+    run = RunDir(only_run(tmp_path))
+    for name in ("optimization_history", "intermediate_values", "param_importances"):
+        assert (run.plots / f"{name}.png").stat().st_size > 0  # single objective: rung scores reported
+    assert not (run.plots / "pareto_front.png").exists()
+    assert "plots: no pareto_front.png (single objective)" in run.log_txt.read_text()
+
+    cfg = run.load_config()
+    lone = RunDir.create(tmp_path / "runs", "lone")
+    study = open_study(lone, cfg)
+    trial = study.ask()
+    trial.suggest_categorical("L1.choice", ["none", "vote"])
+    study.tell(trial, 0.5)
+    notes = write_plots(lone, study, cfg)
+    assert any("param_importances.png (1 complete architecture(s): importances need 2 or more)" in n for n in notes)
+    assert (lone.plots / "optimization_history.png").stat().st_size > 0
+    assert not (lone.plots / "param_importances.png").exists()
 
 
 def test_over_budget_architecture_costs_zero_calls(tmp_path: Path, fake_llm: type[FakeLLM]) -> None:
@@ -103,7 +136,7 @@ def test_token_budget_stops_the_search_with_every_file(tmp_path: Path, fake_llm:
     assert any(r["outcome"] == "infeasible" for r in rows) or True  # budget may stop before one is drawn
     import optuna
 
-    study = optuna.load_study(study_name="archon", storage=run.storage_url)
+    study = optuna.load_study(study_name=run.path.name, storage=run.storage_url)
     assert study.user_attrs["stop_reason"].startswith("token budget")
 
 

@@ -145,6 +145,58 @@ def test_duplicates_of_finished_and_of_running_trials_are_told_not_run(tmp_path:
     assert len(evaluated) == 2 == len(ex.finish_order)  # two architectures, each run once
     dups = [r for r in table if r["outcome"] == "duplicate"]
     assert dups and all(r["accuracy"] == "0.5" for r in dups)
+    study = open_study(run, cfg)
+    for t in study.get_trials(deepcopy=False):
+        if t.user_attrs.get("outcome") == "duplicate" and t.state.name == "PRUNED":  # a twin that finished
+            twin = study.trials[t.user_attrs["duplicate_of"]]
+            assert t.intermediate_values == {twin.user_attrs["n_examples"]: 0.5}  # TPE sees it where its twin is
+
+
+def test_optunas_own_front_lists_each_architecture_once_when_duplicates_were_proposed(tmp_path: Path) -> None:
+    space = {"name": "two", "defaults": {"max_tokens": 8}, "layers": [
+        {"name": "L0", "component": {"type": "generator", "params": {"samples": {"choices": [1, 2]}}}}]}
+    cfg, run = setup(tmp_path, trials=5, space=space, seed_architectures=False, objectives=["accuracy", "calls"])
+    run_search(cfg, run, ScriptedExecutor(slots=1), resume=False)
+    study = open_study(run, cfg)
+    dups = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get("duplicate_of") is not None]
+    assert dups and {t.state.name for t in dups} == {"PRUNED"}
+    front = study.best_trials  # both architectures score (0.5, 1 call): both on the front, once each
+    assert len(front) == 2 and len({tuple(sorted(t.params.items())) for t in front}) == 2
+    assert study.metric_names == ["accuracy", "calls_per_query"]
+
+
+def test_the_study_is_named_after_its_run_and_a_run_with_the_old_name_still_opens(tmp_path: Path) -> None:
+    import optuna
+
+    from archon_cli.errors import RunStateError
+    from archon_cli.search.results import trial_rows
+
+    cfg, run = setup(tmp_path, trials=2)
+    run_search(cfg, run, ScriptedExecutor(slots=1), resume=False)
+    study = open_study(run, cfg)
+    assert study.study_name == run.path.name and study.metric_names == ["accuracy"]
+    assert any(r["seeded_from"] == "single-model" for r in trial_rows(study, cfg))
+
+    # A run from before: its one study is named `archon`, its seed label is the attr `seed`.
+    old = optuna.create_study(storage=f"sqlite:///{tmp_path / 'old.db'}", study_name="archon",
+                              directions=study.directions)
+    for t in study.trials[:2]:  # the two finished (a third, a seed, is enqueued)
+        attrs = {("seed" if k == "seeded_from" else k): v for k, v in t.user_attrs.items()}
+        old.add_trial(optuna.trial.create_trial(state=t.state, params=t.params, distributions=t.distributions,
+                                                values=t.values, user_attrs=attrs))
+    (tmp_path / "old.db").replace(run.study_db)
+    legacy = open_study(run, cfg)
+    seeded = next(t for t in legacy.trials if "seed" in t.user_attrs)
+    assert legacy.study_name == "archon" and len(legacy.trials) == 2
+    assert main(["show", str(run.path)]) == 0
+    assert trial_rows(legacy, cfg)[seeded.number]["seeded_from"] == seeded.user_attrs["seed"] == "single-model"
+    cfg = cfg.model_copy(update={"search": cfg.search.model_copy(update={"trials": 3})})
+    status = run_search(cfg, run, ScriptedExecutor(slots=1), resume=True)
+    assert status.done == 3 and optuna.study.get_all_study_names(run.storage_url) == ["archon"]
+
+    optuna.create_study(storage=run.storage_url, study_name="another")
+    with pytest.raises(RunStateError, match="2 studies"):
+        open_study(run, cfg)
 
 
 def test_in_process_workers_run_trials_concurrently_without_ray_and_match_a_sequential_run(
