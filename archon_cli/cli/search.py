@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -89,7 +90,9 @@ def search(
     err, out = console(stderr=True), console()
     err.print(f"run dir: {run.path}")
     view = LiveProgress()
-    with Live(view, console=err, refresh_per_second=4, transient=False):
+    # On a terminal only: elsewhere (a pipe, a log) Live leaves one unterminated frame behind.
+    live = Live(view, console=err, refresh_per_second=4, transient=False) if err.is_terminal else nullcontext()
+    with live:
         def show(status: Status) -> None:
             view.status = status
 
