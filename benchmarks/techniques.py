@@ -54,6 +54,7 @@ def measure(dataset: str, limit: int, seed: int) -> dict[str, Any]:
     from archon_cli.components.validate import parse_pipeline
     from archon_cli.config.loader import read_yaml
     from archon_cli.evaluate import evaluate
+    from archon_cli.llm.client import metered
     from archon_cli.llm.session import open_client
     from archon_cli.pipeline import Pipeline
     from archon_cli.tasks.loading import load_task
@@ -66,7 +67,7 @@ def measure(dataset: str, limit: int, seed: int) -> dict[str, Any]:
         if name.endswith("(T0)"):
             data["layers"][0][0]["temperature"] = 0.0
         pipe = Pipeline(parse_pipeline(data, path))
-        with open_client(pipe.spec.models) as client:
+        with open_client(pipe.spec.models) as client, metered() as spent:
             done = evaluate(pipe, examples, scorer, client, coverage=True)
         usage, est, cov = done.usage, done.estimate, done.coverage
         calls: dict[str, int] = {}  # per component
@@ -79,6 +80,10 @@ def measure(dataset: str, limit: int, seed: int) -> dict[str, Any]:
             rates[key] = round(n / max(1, calls.get(component, 0)), 3)
         rows.append({"technique": name, "config": config, "overrides": overrides,
                      "calls_per_query": round(usage.calls / len(examples), 2),
+                     # what the engines were asked this run (cancelled first-finish samples included;
+                     # cache hits not): a rerun over the cache shows less
+                     "engine_tokens_per_query": {"prompt": round(spent.prompt_tokens / len(examples), 1),
+                                                 "completion": round(spent.completion_tokens / len(examples), 1)},
                      "accuracy": round(est.mean, 3), "ci": [round(est.low, 3), round(est.high, 3)],
                      "coverage": round(cov.mean, 3) if cov is not None else None,
                      "fallbacks": usage.fallbacks, "fallback_rates": rates,

@@ -44,13 +44,19 @@ def serve(
     served = load_sources(sources, pick, trial)
     limits = Limits(max_queue=max_queue, max_body_bytes=max_body_bytes, max_messages=max_messages)
     err = console(stderr=True)
-    if replicas is not None or ray_address is not None:
-        serve_on_ray(served, host=host, port=port, limits=limits, api_key=api_key, use_cache=not no_cache,
-                     replicas=replicas or 1, ray_address=ray_address)
-        return
-
     for s in served:
         err.print(styled("model ", (s.name, "bold"), f" ← {s.source}"))
+
+    if replicas is not None or ray_address is not None:
+        n = replicas or 1
+
+        def ready_on_ray(url: str) -> None:
+            err.print(f"listening on {url} (Ray Serve, {n} replica{'s' * (n > 1)}; Ctrl-C drains and stops)",
+                      markup=False, soft_wrap=True)
+
+        serve_on_ray(served, host=host, port=port, limits=limits, api_key=api_key, use_cache=not no_cache,
+                     replicas=n, ray_address=ray_address, drain_s=drain_s, on_ready=ready_on_ray)
+        return
 
     def ready(url: str) -> None:
         err.print(f"listening on {url} (Ctrl-C drains and stops)")

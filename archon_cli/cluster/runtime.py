@@ -26,7 +26,8 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> dict[st
         kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
         if address:
             kwargs["address"] = address
-        else:
+        else:  # "local": a new Ray even where `ray start` left a cluster (ray.init would join it)
+            kwargs["address"] = "local"
             kwargs["num_cpus"] = num_cpus or os.cpu_count() or 1
         ray.init(**kwargs)
     nodes = [n for n in ray.nodes() if n.get("Alive")]

@@ -3,6 +3,7 @@ over the scripted fake LLM."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -12,7 +13,9 @@ import httpx
 import openai  # noqa: TID253 (a test is not on the CLI's start-up path)
 import pytest
 
+from archon_cli.serve.app import create_app
 from archon_cli.serve.metrics import Metrics
+from archon_cli.serve.ray_serve import ReplicaHeader
 from archon_cli.serve.sampling import answer_layer, with_request_sampling
 from archon_cli.serve.service import Limits
 from archon_cli.serve.sources import shared_models
@@ -220,3 +223,18 @@ def test_metrics_text_format() -> None:
     assert 'archon_serve_request_seconds_bucket{model="a",le="+Inf"} 2' in text
     assert 'archon_serve_request_seconds_count{model="a"} 2' in text
     assert "# TYPE archon_serve_request_seconds histogram" in text
+
+
+def test_ray_serve_replicas_name_themselves_in_every_response(fake_llm: type[FakeLLM]) -> None:
+    async def ask(app: Any) -> tuple[httpx.Response, httpx.Response]:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://replica") as client:
+            health = await client.get("/health")
+            stream = await client.post("/v1/chat/completions", json={"model": "fused", "messages": HI, "stream": True})
+        return health, stream
+
+    with running([served()]) as srv:  # its service, under the app as a Serve replica builds it
+        app = create_app(srv.service)
+        app.add_middleware(ReplicaHeader, replica="r1")
+        health, stream = asyncio.run(ask(app))
+    assert health.status_code == 200 and health.headers["x-archon-replica"] == "r1"
+    assert stream.headers["x-archon-replica"] == "r1" and stream.text.endswith("data: [DONE]\n\n")
