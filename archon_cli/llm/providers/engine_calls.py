@@ -31,6 +31,7 @@ from archon_cli.redact import error_text
 TOKEN_SLACK = 8
 
 NON_OPENAI_PARAMS = ("min_p",)
+KEEPALIVE_EXPIRY_S = 2.0  # below the 5 s after which llama.cpp's server closes an idle connection
 
 
 def import_openai() -> Any:
@@ -83,8 +84,14 @@ class EngineClients:
             import httpx
 
             timeout = httpx.Timeout(None, connect=self.idle_timeout_s, write=self.idle_timeout_s)
+            # Idle connections are dropped before the server drops them: llama.cpp's HTTP server
+            # closes a keep-alive connection after 5 s idle, httpx's default expiry is also 5 s,
+            # and a request sent on a connection the server is closing fails at once.
+            limits = httpx.Limits(max_connections=1000, max_keepalive_connections=100,
+                                  keepalive_expiry=KEEPALIVE_EXPIRY_S)
             client = openai.AsyncOpenAI(base_url=url, api_key="none", max_retries=0, timeout=timeout,
-                                        http_client=openai.DefaultAsyncHttpxClient(verify=ssl_context()))
+                                        http_client=openai.DefaultAsyncHttpxClient(verify=ssl_context(),
+                                                                                   limits=limits))
             self._clients[url] = client
         return client
 
