@@ -73,3 +73,19 @@ def test_the_engine_enforces_the_ranking_schema(engines: Engines) -> None:
     reply = asyncio.run(client.complete(req)).text
     ranking = json.loads(reply)["ranking"]
     assert len(ranking) == 4 and set(ranking) <= {1, 2, 3, 4}
+
+
+def test_first_finish_cancels_the_slower_samples_on_the_engine(engines: Engines, tmp_path: Path) -> None:
+    layers = [[{**GEN, "samples": 4, "first_finish": 2, "max_tokens": 64, "temperature": 1.0}]]
+    pipe = Pipeline(parse_pipeline({"name": "ff", "models": SMOL, "layers": layers}, "ff"))
+    estimate = pipe.estimate_calls()
+    assert not estimate.exact and estimate.calls == 4
+    results = pipe.run(EXAMPLES, LLMClient(pipe.spec.models, engines, None, call_log=tmp_path / "calls.jsonl"))
+    assert all(r.error is None and r.first_layer is not None and len(r.first_layer) == 2 for r in results)
+    assert [r.usage.calls for r in results] == [2, 2]  # the answers kept
+    log = engine_calls(tmp_path / "calls.jsonl")
+    assert len(log) <= estimate.calls * len(EXAMPLES)  # every attempt, finished or cut
+    answered = [c for c in log if "outcome" not in c]
+    cut = [c for c in log if c.get("outcome") == "cancelled"]
+    assert len(answered) == 2 * len(EXAMPLES) and len(answered) + len(cut) == len(log)
+    assert all(c["completion_tokens"] < 64 for c in cut)  # they stopped writing when cancelled
