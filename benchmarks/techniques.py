@@ -4,7 +4,7 @@ fallback rate (fallbacks ÷ its calls), on the same questions; the pipelines wit
 outputs run twice, `structured: off` and `auto`.
 Prints JSON. Run on an idle machine (the engine uses every core); the cache makes a rerun free.
 
-    python benchmarks/techniques.py [--dataset arithmetic] [--limit 40] [--seed 0]
+    python benchmarks/techniques.py [--dataset arithmetic] [--limit 40] [--seed 0] [--only NAME ...]
 """
 
 from __future__ import annotations
@@ -18,19 +18,19 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 # (row name, config, overrides of every layer's components)
 ROWS: list[tuple[str, str, dict[str, Any]]] = [
-    ("single call (T0)", "single_model.yaml", {}),
-    ("single call, step_by_step (T0)", "single_model.yaml", {"prompt_style": "step_by_step", "max_tokens": 192}),
-    ("best-of-5 vote", "best_of_n_vote.yaml", {}),
-    ("first_finish 3 of 5 → vote", "best_of_n_vote.yaml", {"first_finish": 3}),
-    ("shortest of 5", "shortest.yaml", {}),
-    ("weighted vote", "weighted_vote.yaml", {}),
-    ("adaptive vote", "adaptive_vote.yaml", {}),
-    ("program-aided vote", "program_aided.yaml", {}),
-    ("self-refine", "self_refine.yaml", {}),
     ("critique → rank → fuse, structured off", "critique_rank_fuse.yaml", {"structured": "off"}),
     ("critique → rank → fuse, structured auto", "critique_rank_fuse.yaml", {"structured": "auto"}),
     ("verify → unit tests → fuse, structured off", "verify_unit_tests.yaml", {"structured": "off"}),
     ("verify → unit tests → fuse, structured auto", "verify_unit_tests.yaml", {"structured": "auto"}),
+    ("best-of-5 vote", "best_of_n_vote.yaml", {}),
+    ("first_finish 3 of 5 → vote", "best_of_n_vote.yaml", {"first_finish": 3}),
+    ("single call (T0)", "single_model.yaml", {}),
+    ("single call, step_by_step (T0)", "single_model.yaml", {"prompt_style": "step_by_step", "max_tokens": 192}),
+    ("program-aided vote", "program_aided.yaml", {}),
+    ("self-refine", "self_refine.yaml", {}),
+    ("adaptive vote", "adaptive_vote.yaml", {}),
+    ("shortest of 5", "shortest.yaml", {}),
+    ("weighted vote", "weighted_vote.yaml", {}),
 ]
 
 
@@ -50,7 +50,7 @@ def with_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str,
     return data | {"layers": layers}
 
 
-def measure(dataset: str, limit: int, seed: int) -> dict[str, Any]:
+def measure(dataset: str, limit: int, seed: int, only: list[str]) -> dict[str, Any]:
     from archon_cli.components.validate import parse_pipeline
     from archon_cli.config.loader import read_yaml
     from archon_cli.evaluate import evaluate
@@ -61,7 +61,7 @@ def measure(dataset: str, limit: int, seed: int) -> dict[str, Any]:
 
     examples, scorer = load_task(dataset, None, limit=limit, seed=seed)
     rows = []
-    for name, config, overrides in ROWS:
+    for name, config, overrides in [r for r in ROWS if not only or any(o in r[0] for o in only)]:
         path = ROOT / "configs" / config
         data = with_overrides(read_yaml(path), overrides)
         if name.endswith("(T0)"):
@@ -97,8 +97,9 @@ def main() -> None:
     ap.add_argument("--dataset", default="arithmetic")
     ap.add_argument("--limit", type=int, default=40)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--only", action="append", default=[], help="rows whose name contains this (repeatable)")
     args = ap.parse_args()
-    print(json.dumps(measure(args.dataset, args.limit, args.seed), indent=1, ensure_ascii=False))
+    print(json.dumps(measure(args.dataset, args.limit, args.seed, args.only), indent=1, ensure_ascii=False))
 
 
 if __name__ == "__main__":
