@@ -74,6 +74,7 @@ def measure(table: Path, seeds: int, search_examples: int, budget_fraction: floa
     from archon_cli.search.split import split
     from archon_cli.stats import paired_difference
     from archon_cli.tasks.loading import load_task
+    from benchmarks.landscape.table_executor import config_key
 
     meta, frame = load_table(table)
     task = TaskConfig(dataset=meta["dataset"], size=len(meta["examples"]), seed=meta["seed"],
@@ -82,7 +83,7 @@ def measure(table: Path, seeds: int, search_examples: int, budget_fraction: floa
     search_split, held_out = split(examples, task)
     search_ids, held_ids = [ex.id for ex in search_split], [ex.id for ex in held_out]
     scores = {(int(r.config), str(r.example)): float(r.score) for r in frame.itertuples()}
-    keys = {json.dumps(c["layers"], sort_keys=True): c["config"] for c in meta["configs"]}
+    keys = {config_key(c["layers"]): c["config"] for c in meta["configs"]}
     held = {cid: [scores[(cid, e)] for e in held_ids] for cid in keys.values()}
     accuracy = {cid: sum(v) / len(v) for cid, v in held.items()}
     best = max(accuracy, key=lambda c: accuracy[c])
@@ -101,7 +102,7 @@ def measure(table: Path, seeds: int, search_examples: int, budget_fraction: floa
         "single_call_heldout": accuracy[single[0]] if single else None, "exhaustive_engine_tokens": exhaustive},
         "budget_fraction": budget_fraction, "strategies": {}}
     # (configuration key, example) → score and spend, built once for every search
-    by_config = {c["config"]: json.dumps(c["layers"], sort_keys=True) for c in meta["configs"]}
+    by_config = {c["config"]: config_key(c["layers"]) for c in meta["configs"]}
     table = {(by_config[int(r.config)], str(r.example)): (float(r.score), int(r.calls), int(r.prompt_tokens),
                                                           int(r.completion_tokens)) for r in frame.itertuples()}
     with tempfile.TemporaryDirectory() as tmp:

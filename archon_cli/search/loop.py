@@ -142,7 +142,7 @@ class _Loop:
                 self.finish(finished)
             self.refresh()
             s = self.status
-            if s.evaluated >= FAIL_FAST and s.failure is not None and len(set(s.failures)) == 1:
+            if s.evaluated >= FAIL_FAST and s.failure is not None and s.one_kind_of_failure:
                 s.stop_reason = f"the first {s.evaluated} trials all failed: {s.failure}"
                 return
 

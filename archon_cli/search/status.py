@@ -54,6 +54,12 @@ class Status:
         return max(set(self.failures), key=self.failures.count)
 
     @property
+    def one_kind_of_failure(self) -> bool:
+        """Every failure has the same kind: the text before its first colon (`KeyError`,
+        `llm call failed`), since the rest often names the trial, a request id or a prompt."""
+        return len({reason.split(":", 1)[0][:80] for reason in self.failures}) == 1
+
+    @property
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from archon_cli.config.pipeline import PipelineSpec
 from archon_cli.evaluate import Evaluation
@@ -25,9 +26,21 @@ from archon_cli.tasks.base import Example
 Table = dict[tuple[str, str], tuple[float, int, int, int]]
 
 
+def config_key(layers: Any) -> str:
+    """What identifies a configuration: its layers (the name and model table do not count), with
+    unset (None) params left out, so a param added since the table was recorded changes nothing."""
+    def unset_dropped(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: unset_dropped(v) for k, v in value.items() if v is not None}
+        if isinstance(value, list):
+            return [unset_dropped(v) for v in value]
+        return value
+
+    return json.dumps(unset_dropped(layers), sort_keys=True)
+
+
 def layers_key(spec: PipelineSpec) -> str:
-    """What identifies a configuration: its layers (the name and model table do not count)."""
-    return json.dumps(spec.to_yaml_data()["layers"], sort_keys=True)
+    return config_key(spec.to_yaml_data()["layers"])
 
 
 class TableExecutor(TrialExecutor):

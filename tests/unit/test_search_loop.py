@@ -220,6 +220,19 @@ def test_in_process_workers_run_trials_concurrently_without_ray_and_match_a_sequ
     assert archs[1] == archs[2] and len(archs[1]) == 6
 
 
+def test_failures_that_differ_only_after_their_kind_still_stop_the_search(tmp_path: Path) -> None:
+    cfg, run = setup(tmp_path, trials=10, seed_architectures=False)
+
+    class Failing(ScriptedExecutor):
+        def wait(self, timeout: float) -> list[Finished]:  # each reason names its own trial
+            return [Finished(f.job, TrialOutcome("fail", f"KeyError: trial {f.job.number} params"))
+                    for f in super().wait(timeout)]
+
+    status = run_search(cfg, run, Failing(slots=1), resume=False)
+    assert status.stop_reason is not None and status.stop_reason.startswith("the first 3 trials all failed: KeyError")
+    assert len(rows(run)) == 3
+
+
 def test_a_search_whose_first_trials_all_fail_the_same_way_stops_and_exits_1(
         tmp_path: Path, fake_llm: type[FakeLLM], capsys: pytest.CaptureFixture[str]) -> None:
     cfg, run = setup(tmp_path, trials=10, seed_architectures=False)
