@@ -9,7 +9,7 @@ import typer
 from archon_cli.cli.output import console
 from archon_cli.fsutil import atomic_write_text
 from archon_cli.search.replay import chosen_spec
-from archon_cli.search.results import Pick
+from archon_cli.search.results import PICK_HELP, Pick
 
 
 def register(app: typer.Typer) -> None:
@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
 def export(
     run_dir: Path = typer.Argument(..., help="a run directory"),
     trial: int | None = typer.Option(None, "--trial", help="trial number (overrides --pick)"),
-    pick: Pick = typer.Option("best", "--pick", help="best | cheapest | knee (of the Pareto front)"),
+    pick: Pick = typer.Option("best", "--pick", help=PICK_HELP),
     output: Path | None = typer.Option(None, "--output", "-o", help="write here (default: stdout)"),
 ) -> None:
     """Write a trial's stored pipeline as YAML that `archon run` executes."""

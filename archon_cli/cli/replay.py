@@ -9,7 +9,7 @@ import typer
 
 from archon_cli.cli.output import console, evaluation_dict, phases, print_json, usage_line
 from archon_cli.search.replay import replay_trial
-from archon_cli.search.results import Pick
+from archon_cli.search.results import PICK_HELP, Pick
 
 Split = Literal["test", "search"]
 
@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
 def replay(
     run_dir: Annotated[Path, typer.Argument(help="a run directory")],
     trial: Annotated[int | None, typer.Option("--trial", help="trial number (overrides --pick)")] = None,
-    pick: Annotated[Pick, typer.Option("--pick", help="best | cheapest | knee (of the Pareto front)")] = "best",
+    pick: Annotated[Pick, typer.Option("--pick", help=PICK_HELP)] = "best",
     split: Annotated[Split, typer.Option("--split", help="test (held out, never seen in search) or search")] = "test",
     limit: Annotated[int | None, typer.Option("--limit", "-n", min=1, help="first N examples of the split")] = None,
     baselines: Annotated[bool, typer.Option("--baselines/--no-baselines",

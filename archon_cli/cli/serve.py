@@ -10,7 +10,7 @@ import typer
 
 from archon_cli.cli.output import console, styled
 from archon_cli.errors import ConfigError
-from archon_cli.search.results import Pick
+from archon_cli.search.results import PICK_HELP, Pick
 from archon_cli.serve.ray_serve import serve_on_ray
 from archon_cli.serve.server import serve as run_server
 from archon_cli.serve.service import Limits
@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
 
 def serve(
     sources: Annotated[list[Path], typer.Argument(help="pipeline YAMLs (each served under its `name`) or a run dir")],
-    pick: Annotated[Pick, typer.Option("--pick", help="run dir: best, cheapest or knee (Pareto front)")] = "best",
+    pick: Annotated[Pick, typer.Option("--pick", help=PICK_HELP)] = "best",
     trial: Annotated[int | None, typer.Option("--trial", help="run dir: this trial (overrides --pick)")] = None,
     host: Annotated[str, typer.Option("--host", help="address to bind (other machines: 0.0.0.0)")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="0: any free port")] = 8000,

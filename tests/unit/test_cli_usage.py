@@ -84,8 +84,8 @@ def test_a_misspelt_scorer_is_a_usage_error_before_any_engine_starts(tmp_path: P
 
 @pytest.mark.parametrize(("command", "shows"), [
     (["eval"], ["numeric", "code_tests", "single|pairwise"]),
-    (["replay"], ["best|cheapest|knee", "test|search", "--json"]),
-    (["export"], ["best|cheapest|knee"]),
+    (["replay"], ["best|top|cheapest|knee", "test|search", "--json"]),
+    (["export"], ["best|top|cheapest|knee"]),
     (["search"], ["local|ray"]),
     ([], ["--install-completion"]),
 ])
